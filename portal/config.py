@@ -1,0 +1,52 @@
+"""Configuration layers: DefaultConfig → Testing/Production, then environment overrides.
+
+Environment: ``PORTAL_ENV`` (development|production), ``DATABASE_URL``, ``SECRET_KEY``, and any
+``PORTAL_<NAME>`` variable, which sets ``<NAME>`` (values parsed as JSON when they can be).
+"""
+from datetime import timedelta
+
+
+class DefaultConfig:
+    PORTAL_ENV = "development"
+    # None means "SQLite at instance/portal.db"; resolved in create_app.
+    SQLALCHEMY_DATABASE_URI = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    SESSION_COOKIE_NAME = "portal_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # Remember-me is off: a shared phone must not stay logged in for weeks.
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+
+    # argon2id parameters (RFC 9106 "low memory" profile: t=3, m=64 MiB, p=4).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024
+    ARGON2_PARALLELISM = 4
+
+    # Time zone used when a Kampung KB's province (and so its zone) is not known.
+    DEFAULT_TIMEZONE = "Asia/Jakarta"
+    MIN_PASSWORD_LENGTH = 8
+
+
+class TestingConfig(DefaultConfig):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False  # CSRF tests switch it back on explicitly
+    SECRET_KEY = "testing-only-secret"
+    # Cheap hashes keep the suite fast; still argon2id.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(DefaultConfig):
+    PORTAL_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+
+
+CONFIGS = {"development": DefaultConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -1,0 +1,43 @@
+"""Error pages in Bahasa Indonesia; htmx requests get a small fragment instead of a page."""
+from flask import flash, redirect, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from portal.extensions import db, htmx
+from portal.rendering import render
+
+MESSAGES = {
+    400: ("Permintaan tidak valid", "Permintaan tidak dapat diproses. Periksa isian lalu coba lagi."),
+    403: ("Akses ditolak", "Anda tidak berwenang melakukan tindakan ini."),
+    404: ("Tidak ditemukan", "Halaman atau data yang Anda cari tidak ada, atau Anda tidak berhak melihatnya."),
+    405: ("Metode tidak diizinkan", "Tindakan ini tidak tersedia dengan cara tersebut."),
+    413: ("Berkas terlalu besar", "Berkas yang dikirim melebihi batas ukuran."),
+    500: ("Terjadi kesalahan", "Terjadi kesalahan di server. Perubahan Anda tidak disimpan; silakan coba lagi."),
+}
+
+
+def init_app(app):
+    def handle(error):
+        code = getattr(error, "code", 500) or 500
+        if code == 500:
+            db.session.rollback()
+        title, message = MESSAGES.get(code, MESSAGES[500])
+        return render("errors/error.html", block="error", status=code, code=code, title=title, message=message)
+
+    for code in MESSAGES:
+        app.register_error_handler(code, handle)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        """A page left open too long: say so and send the user back to a fresh copy of it."""
+        flash("Sesi formulir sudah kedaluwarsa. Halaman dimuat ulang; silakan ulangi isian Anda.", "error")
+        target = _same_origin_referrer() or url_for("home.index")
+        if htmx:
+            return "", 400, {"HX-Redirect": target}
+        return redirect(target)
+
+
+def _same_origin_referrer():
+    ref = request.referrer
+    if ref and ref.startswith(request.host_url):
+        return "/" + ref[len(request.host_url):]
+    return None

@@ -1,0 +1,1 @@
+"""Demo data built from the reference documents (see docs/demo-data.md)."""

@@ -1,0 +1,146 @@
+"""Demo data: wilayah and a Kampung KB from the reference documents, plus one account per role.
+
+Facts come from the documents in ../shared/reference (see docs/demo-data.md for what each comes
+from and what the documents leave open). People's names are fictitious: the plan form only says
+"( Nama )". Loading is idempotent: running it again adds what is missing and changes nothing else.
+"""
+import csv
+from datetime import date
+from pathlib import Path
+
+from portal.extensions import db
+from portal.models import KampungKB, PokjaPosition, User, Wilayah
+
+DATA = Path(__file__).parent / "data"
+DEMO_PASSWORD = "kampungkb"
+POSITIONS_SINCE = date(2025, 1, 2)
+
+PGS_DUA_NOTE = (
+    "Dokumen rencana kegiatan (004) menulis 'Kel. Pgs Dua' dan menyebut Sudin PPAPP (DKI Jakarta); "
+    "kecamatan, kota administrasi dan kode Kemendagri-nya tidak disebutkan dalam dokumen."
+)
+DESA_000_NOTE = (
+    "Dokumen Mini Lokakarya Stunting 2025 (000) hanya menyebut nama desa; kecamatan, kabupaten, "
+    "provinsi dan kode Kemendagri-nya tidak disebutkan dalam dokumen."
+)
+DESA_000 = ("Sungai Damar", "Sungai Tabuk", "Sungai Cabang Barat", "Sungai Pasir")
+
+# username, full name, role, seksi. Accounts hold positions in the Kampung KB of Kel. Pgs Dua.
+ACCOUNTS = [
+    ("lurah", "Hendra Saputra", "pengarah", None),
+    ("ketua", "Sri Wahyuni", "ketua", None),
+    ("sekretaris", "Dewi Lestari", "sekretaris", None),
+    ("seksi.data", "Rina Marlina", "ketua_seksi", "data"),
+    ("seksi.perilaku", "Agus Setiawan", "ketua_seksi", "perilaku"),
+    ("seksi.layanan", "Nur Aisyah", "ketua_seksi", "layanan"),
+    ("seksi.lingkungan", "Bambang Riyadi", "ketua_seksi", "lingkungan"),
+    ("anggota", "Yuliana Sari", "anggota", None),
+]
+# Roster members without an account.
+MEMBERS = [
+    ("Ahmad Fauzi", "wakil_ketua", None),
+    ("Lilis Suryani", "bendahara", None),
+    ("Eka Putri", "anggota_seksi", "data"),
+    ("Wati Rohayati", "anggota_seksi", "perilaku"),
+    ("Fitri Handayani", "anggota_seksi", "layanan"),
+    ("Joko Prasetyo", "anggota_seksi", "lingkungan"),
+]
+
+DEMO_LOGINS = [
+    ("admin", "Admin platform (semua wilayah)"),
+    ("operator", "Operator Kabupaten Barito Timur (103 desa/kelurahan; belum ada Kampung KB di sana)"),
+    ("lurah", "Pengarah (Lurah) — Kampung KB Kel. Pgs Dua"),
+    ("ketua", "Ketua Pokja — Kampung KB Kel. Pgs Dua"),
+    ("sekretaris", "Sekretaris Pokja — Kampung KB Kel. Pgs Dua"),
+    ("seksi.data", "Ketua Seksi Penyediaan Data — Kampung KB Kel. Pgs Dua"),
+    ("seksi.perilaku", "Ketua Seksi Perubahan Perilaku — Kampung KB Kel. Pgs Dua"),
+    ("seksi.layanan", "Ketua Seksi Layanan dan Rujukan — Kampung KB Kel. Pgs Dua"),
+    ("seksi.lingkungan", "Ketua Seksi Penataan Lingkungan — Kampung KB Kel. Pgs Dua"),
+    ("anggota", "Anggota Pokja — Kampung KB Kel. Pgs Dua"),
+]
+
+
+def load_demo():
+    """Load (or complete) the demo data; flushes, the caller commits. Returns a summary dict."""
+    barito_timur = _load_wilayah_csv(DATA / "wilayah_barito_timur.csv")
+    jakarta = _wilayah("provinsi", "DKI Jakarta", code="31", timezone="Asia/Jakarta")
+    pgs_dua = _wilayah("desa", "Pgs Dua", parent=jakarta, kind="Kelurahan", note=PGS_DUA_NOTE)
+    for name in DESA_000:
+        _wilayah("desa", name, kind="Desa", note=DESA_000_NOTE)
+
+    kampung = db.session.scalar(db.select(KampungKB).filter_by(desa_id=pgs_dua.id))
+    if kampung is None:
+        kampung = KampungKB(name="Kampung KB Kel. Pgs Dua", desa=pgs_dua)
+        db.session.add(kampung)
+
+    _user("admin", "Admin Platform", is_platform_admin=True)
+    _user("operator", "Operator Kabupaten Barito Timur", is_operator=True, area=barito_timur)
+    for username, full_name, role, seksi in ACCOUNTS:
+        user = _user(username, full_name, area=pgs_dua)
+        _position(kampung, role, seksi, full_name, user)
+    for full_name, role, seksi in MEMBERS:
+        _position(kampung, role, seksi, full_name, None)
+    db.session.flush()
+    return {
+        "wilayah": db.session.scalar(db.select(db.func.count(Wilayah.id))),
+        "kampung": db.session.scalar(db.select(db.func.count(KampungKB.id))),
+        "users": db.session.scalar(db.select(db.func.count(User.id))),
+    }
+
+
+def _load_wilayah_csv(path):
+    """Load a wilayah CSV (level,code,name,parent_code,official_name,doc_no,notes); returns
+    the kabupaten row's Wilayah."""
+    by_code, kabupaten = {}, None
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            parent = by_code.get(row["parent_code"])
+            # In a 10-digit Kemendagri code, 1xxx is a kelurahan and 2xxx a desa.
+            kind = {"kabupaten": "Kabupaten", "desa": "Kelurahan" if row["code"][9:10] == "1" else "Desa"}
+            note = f"Nama resmi: {row['official_name']}" if row["official_name"] else None
+            wilayah = _wilayah(
+                row["level"], row["name"], code=row["code"] or None, parent=parent,
+                kind=kind.get(row["level"]), note=note,
+                timezone="Asia/Jakarta" if row["level"] == "provinsi" else None,
+            )
+            by_code[row["code"]] = wilayah
+            if row["level"] == "kabupaten":
+                kabupaten = wilayah
+    return kabupaten
+
+
+def _wilayah(level, name, code=None, parent=None, kind=None, timezone=None, note=None):
+    if code:
+        existing = db.session.scalar(db.select(Wilayah).filter_by(code=code))
+    else:
+        existing = db.session.scalar(
+            db.select(Wilayah).filter_by(level=level, name=name, parent_id=parent.id if parent else None)
+        )
+    if existing is not None:
+        return existing
+    wilayah = Wilayah(level=level, name=name, code=code, parent=parent, kind=kind, timezone=timezone, note=note)
+    db.session.add(wilayah)
+    db.session.flush()
+    return wilayah
+
+
+def _user(username, full_name, area=None, is_operator=False, is_platform_admin=False):
+    user = db.session.scalar(db.select(User).filter_by(username=username))
+    if user is None:
+        user = User(username=username, full_name=full_name, area=area, is_operator=is_operator,
+                    is_platform_admin=is_platform_admin)
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+    return user
+
+
+def _position(kampung, role, seksi, person_name, user):
+    exists = any(
+        p.role == role and p.seksi == seksi and p.person_name == person_name and p.ended_on is None
+        for p in kampung.positions
+    )
+    if not exists:
+        db.session.add(PokjaPosition(
+            kampung=kampung, role=role, seksi=seksi, person_name=person_name, user=user,
+            started_on=POSITIONS_SINCE, note="Data demo",
+        ))
