@@ -1,9 +1,11 @@
 import re
 
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.blueprints.auth.forms import strong_enough
+from portal import labels
 from portal.forms import Form
 from portal.labels import REQUIRED, TOO_LONG
 
@@ -26,8 +28,8 @@ class AccountForm(Form):
     active = BooleanField("Aktif", default=True)
 
     def set_area_choices(self, areas):
-        self.area_id.choices = [(0, "— pilih wilayah —")] + [
-            (w.id, f"{w.display_name}" + (f" — {w.parent.display_name}" if w.parent else "")) for w in areas
+        self.area_id.choices = [SelectChoice(0, "— pilih wilayah —")] + [
+            SelectChoice(w.id, w.display_name, optgroup=labels.LEVELS[w.level]) for w in areas
         ]
 
 

@@ -1,3 +1,4 @@
+from wtforms.fields.choices import SelectChoice
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -18,8 +19,9 @@ class KampungForm(Form):
         options = list(desa_list)
         if current is not None and current not in options:
             options.insert(0, current)
-        self.desa_id.choices = [(0, "— pilih desa/kelurahan —")] + [
-            (w.id, f"{w.name} — {w.parent.display_name if w.parent else 'wilayah induk tidak diketahui'}")
+        self.desa_id.choices = [SelectChoice(0, "— pilih desa/kelurahan —")] + [
+            SelectChoice(w.id, w.display_name,
+                         optgroup=w.parent.display_name if w.parent else "Wilayah induk belum tercatat")
             for w in options
         ]
 

@@ -1,7 +1,8 @@
 from datetime import date
 
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 
 from portal import labels
@@ -16,13 +17,13 @@ class PositionForm(Form):
     username = StringField(
         "Akun portal (nama pengguna, opsional)", validators=[Optional(), Length(max=40, message=TOO_LONG)]
     )
-    started_on = DateField("Mulai menjabat", validators=[DataRequired(REQUIRED)], default=date.today)
+    started_on = DateField("Mulai menjabat", validators=[InputRequired(REQUIRED)], default=date.today)
     note = StringField("Catatan (mis. nomor SK)", validators=[Optional(), Length(max=200, message=TOO_LONG)])
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class NewPositionForm(PositionForm):
-    role = SelectField("Jabatan", choices=[(r, labels.POSITIONS[r]) for r in ROLES])
+    role = SelectField("Jabatan", choices=[SelectChoice(r, labels.POSITIONS[r]) for r in ROLES])
     seksi = HiddenField()
 
     def limit_to(self, group):
@@ -37,4 +38,4 @@ class NewPositionForm(PositionForm):
 
 
 class EndPositionForm(Form):
-    ended_on = DateField("Hari terakhir menjabat", validators=[DataRequired(REQUIRED)], default=date.today)
+    ended_on = DateField("Hari terakhir menjabat", validators=[InputRequired(REQUIRED)], default=date.today)

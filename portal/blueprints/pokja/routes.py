@@ -88,7 +88,9 @@ def update(kampung_id, position_id):
             update_position(position, form.data, by=current_user)
         except PokjaConflict as exc:
             conflict = exc.current
-            form.version.data = position.version  # saving again overwrites, knowingly
+            # Saving again overwrites, knowingly: the form now carries the stored version.
+            form.version.data = position.version
+            form.version.raw_data = [str(position.version)]
         except PokjaError as exc:
             getattr(form, exc.field or "person_name").errors.append(str(exc))
         else:

@@ -6,6 +6,7 @@ flush; the request commits.
 from dataclasses import dataclass, field
 
 from flask import abort
+from wtforms.fields.choices import SelectChoice
 
 from portal import labels
 from portal.extensions import db
@@ -40,7 +41,7 @@ class Group:
 
     @property
     def role_choices(self):
-        return [(r, labels.POSITIONS[r]) for r in self.roles]
+        return [SelectChoice(r, labels.POSITIONS[r]) for r in self.roles]
 
 
 def _groups():
