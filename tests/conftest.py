@@ -15,11 +15,13 @@ PASSWORD = "rahasia-123"
 
 class RequestLikeClient(FlaskClient):
     """The fixture keeps an app context pushed, which Flask then reuses for every request, so
-    ``g`` (where Flask-Login caches the user) would outlive a request. Reset it per request, and
-    expire the session afterwards so objects a test holds show what the request stored."""
+    ``g`` (where Flask-Login caches the user and Flask-WTF the CSRF token) would outlive a
+    request. Empty it per request, and expire the session afterwards so objects a test holds
+    show what the request stored."""
 
     def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
+        for name in list(vars(g)):
+            delattr(g, name)
         try:
             return super().open(*args, **kwargs)
         finally:
