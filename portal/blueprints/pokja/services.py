@@ -40,6 +40,12 @@ class Group:
     vacant: list = field(default_factory=list)
 
     @property
+    def open_roles(self):
+        """Roles that can take another person: many-holder roles, and empty single slots."""
+        filled = {p.role for p in self.positions}
+        return [r for r in self.roles if r not in SINGLE_HOLDER_ROLES or r not in filled]
+
+    @property
     def role_choices(self):
         return [SelectChoice(r, labels.POSITIONS[r]) for r in self.roles]
 
