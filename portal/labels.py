@@ -43,7 +43,6 @@ POSITIONS = {
 
 # Form validation messages (WTForms' defaults are English).
 REQUIRED = "Wajib diisi."
-INVALID_DATE = "Tanggal tidak valid (format: HH/BB/TTTT)."
 TOO_LONG = "Terlalu panjang (paling banyak %(max)d karakter)."
 
 # WTForms ships no Indonesian catalogue; these replace its English built-in messages.

@@ -209,3 +209,23 @@ def test_linked_account_gains_access(pokja, client, login):
         "username": "tanpa.jabatan", "started_on": "2025-02-01"})
     login("tanpa.jabatan")
     assert client.get(f"/kampung/{kampung.id}/pokja/").status_code == 200
+
+
+def test_ending_today_takes_effect_today(pokja, client, login):
+    """"Berhenti per tanggal" is the first day without the position: ending it today moves it
+    to the history at once, and the slot is free for a successor starting today."""
+    login("sekretaris")
+    kampung = pokja["kampung"]
+    today = kampung.today().isoformat()
+    ketua = next(p for p in kampung.positions if p.role == "ketua")
+    r = client.post(f"/kampung/{kampung.id}/pokja/jabatan/{ketua.id}/akhiri", headers={"HX-Request": "true"},
+                    data={"ended_on": today})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Riwayat jabatan (1)" in body
+    assert not ketua.is_current
+    # the confirmation sits in the changed group, focused for the phone to scroll to
+    group = body[body.index('id="grup-pelaksana"'):body.index('id="grup-seksi-data"')]
+    assert "diakhiri per" in group and "autofocus" in group
+    r = client.post(f"/kampung/{kampung.id}/pokja/jabatan", data={
+        "group": "pelaksana", "role": "ketua", "person_name": "Pengganti", "started_on": today})
+    assert r.status_code == 302

@@ -1,6 +1,7 @@
 """Pokja roster: who holds which position in a Kampung KB, with history.
 
-Positions are never deleted: ending one sets ``ended_on`` (the last day in office). A position
+Positions are never deleted: ending one sets ``ended_on``, the first day the person no longer
+holds it ("berhenti per tanggal"), so ending one today takes effect today. A position
 may name a person without an account; when it is linked to a user, that user gets the
 position's permissions.
 """
@@ -58,7 +59,7 @@ class PokjaPosition(db.Model):
     @property
     def is_current(self):
         today = self.kampung.today()
-        return self.started_on <= today and (self.ended_on is None or self.ended_on >= today)
+        return self.started_on <= today and (self.ended_on is None or self.ended_on > today)
 
     @property
     def title(self):

@@ -38,4 +38,4 @@ class NewPositionForm(PositionForm):
 
 
 class EndPositionForm(Form):
-    ended_on = DateField("Hari terakhir menjabat", validators=[InputRequired(REQUIRED)], default=date.today)
+    ended_on = DateField("Berhenti per tanggal", validators=[InputRequired(REQUIRED)], default=date.today)

@@ -10,10 +10,11 @@ from portal.blueprints.kampung.services import get_kampung_or_404
 from portal.blueprints.pokja import bp
 from portal.blueprints.pokja.forms import EndPositionForm, NewPositionForm, PositionForm
 from portal.blueprints.pokja.services import (
-    PokjaConflict, PokjaError, add_position, end_position, get_position_or_404, group_by_key,
+    PokjaConflict, PokjaError, add_position, end_position, get_position_or_404, group_by_key, group_key_for,
     history, roster_groups, update_position,
 )
 from portal.extensions import db, htmx
+from portal.formatting import tanggal
 from portal.rendering import render
 
 
@@ -25,10 +26,11 @@ def _screen(kampung, status=200, **state):
     )
 
 
-def _saved(kampung, message):
+def _saved(kampung, position, message):
     db.session.commit()
     if htmx:
-        return _screen(kampung, saved_message=message)
+        # The message goes into the group that changed, where the user is looking.
+        return _screen(kampung, saved_message=message, saved_group=group_key_for(position))
     flash(message, "success")
     return redirect(url_for("pokja.struktur", kampung_id=kampung.id))
 
@@ -72,7 +74,7 @@ def add(kampung_id):
         except PokjaError as exc:
             getattr(form, exc.field or "person_name").errors.append(str(exc))
         else:
-            return _saved(kampung, f"{position.person_name} ditambahkan sebagai {position.title}.")
+            return _saved(kampung, position, f"{position.person_name} ditambahkan sebagai {position.title}.")
     return _screen(kampung, status=422, mode="add", add_group=group.key, form=form)
 
 
@@ -94,7 +96,7 @@ def update(kampung_id, position_id):
         except PokjaError as exc:
             getattr(form, exc.field or "person_name").errors.append(str(exc))
         else:
-            return _saved(kampung, f"Data {position.person_name} disimpan.")
+            return _saved(kampung, position, f"Data {position.person_name} disimpan.")
     position = get_position_or_404(kampung, position_id)
     return _screen(kampung, status=409 if conflict else 422, mode="edit", target=position, form=form,
                    conflict=conflict)
@@ -112,6 +114,7 @@ def end(kampung_id, position_id):
         except PokjaError as exc:
             form.ended_on.errors.append(str(exc))
         else:
-            return _saved(kampung, f"Jabatan {position.person_name} diakhiri; tetap tercatat di riwayat.")
+            return _saved(kampung, position, f"Jabatan {position.person_name} diakhiri per "
+                          f"{tanggal(position.ended_on)}; tetap tercatat di riwayat.")
     return _screen(kampung, status=422, mode="end", target=position, form=form)
 

@@ -60,6 +60,13 @@ def _groups():
     return groups
 
 
+def group_key_for(position):
+    """The roster group a position is shown in."""
+    if position.seksi:
+        return f"seksi-{position.seksi}"
+    return next(g.key for g in _groups() if position.role in g.roles and g.seksi is None)
+
+
 def group_by_key(key):
     return next((g for g in _groups() if g.key == key), None)
 
@@ -134,7 +141,7 @@ def update_position(position, data, by):
 
 
 def end_position(position, ended_on, by):
-    """End a position on ``ended_on`` (the last day in office). Raises PokjaError."""
+    """End a position as of ``ended_on`` (the first day without it). Raises PokjaError."""
     if position.ended_on is not None and not position.is_current:
         raise PokjaError("Jabatan ini sudah berakhir.", "ended_on")
     if ended_on < position.started_on:
@@ -172,9 +179,9 @@ def _check_slot_free(kampung, role, seksi, started_on, exclude=None):
     for other in kampung.positions:
         if other is exclude or other.slot != (role, seksi):
             continue
-        if other.ended_on is None or other.ended_on >= started_on:
+        if other.ended_on is None or other.ended_on > started_on:
             raise PokjaError(
                 f"{other.title} masih dipegang oleh {other.person_name}. "
-                "Akhiri dulu jabatan tersebut (sebelum tanggal mulai yang baru).",
+                "Akhiri dulu jabatan tersebut (berhenti paling lambat pada tanggal mulai yang baru).",
                 "person_name",
             )
