@@ -1,6 +1,6 @@
-"""Migrations on a fresh SQLite file, through the real CLI (`flask --app wsgi db …`, `seed demo`):
-upgrade from nothing, seed twice (idempotent), downgrade to base, and no drift between the
-migrations and the models (`flask db check`)."""
+"""Migrations through the real CLI (`flask --app wsgi db …`, `seed demo`), on a fresh SQLite file
+and on an empty PostgreSQL 15 database: upgrade from nothing, seed twice (idempotent), downgrade
+to base and up again, and no drift between the migrations and the models (`flask db check`)."""
 import os
 import subprocess
 import sys
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.pg_cluster import engine_for, running_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_TABLES = {"wilayah", "user", "kampung_kb", "pokja_position"}
@@ -33,7 +35,7 @@ def ok(result):
 
 
 def table_names(database_url):
-    engine = sa.create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         return set(sa.inspect(engine).get_table_names())
     finally:
@@ -41,7 +43,7 @@ def table_names(database_url):
 
 
 def row_counts(database_url, tables=APP_TABLES):
-    engine = sa.create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         with engine.connect() as conn:
             return {t: conn.scalar(sa.select(sa.func.count()).select_from(sa.table(t))) for t in sorted(tables)}
@@ -50,7 +52,7 @@ def row_counts(database_url, tables=APP_TABLES):
 
 
 def alembic_versions(database_url):
-    engine = sa.create_engine(database_url)
+    engine = engine_for(database_url)
     try:
         with engine.connect() as conn:
             return list(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
@@ -58,10 +60,20 @@ def alembic_versions(database_url):
         engine.dispose()
 
 
-@pytest.fixture
-def db_url(tmp_path):
-    """A SQLite file that does not exist yet."""
-    return f"sqlite:///{tmp_path / 'portal.db'}"
+@pytest.fixture(scope="module")
+def pg_cluster():
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """An empty database: a SQLite file that does not exist yet, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'portal.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    cluster.admin("DROP DATABASE IF EXISTS portal WITH (FORCE)", "CREATE DATABASE portal")
+    return cluster.url("portal")
 
 
 def test_single_head():
@@ -70,6 +82,7 @@ def test_single_head():
 
 
 def test_upgrade_creates_schema_on_empty_database(db_url):
+    assert table_names(db_url) == set()
     ok(flask_cli(db_url, "db", "upgrade"))
     assert APP_TABLES | {"alembic_version"} <= table_names(db_url)
     assert len(alembic_versions(db_url)) == 1
