@@ -36,9 +36,10 @@ def create_app(config=None):
     from portal.blueprints.auth import bp as auth_bp
     from portal.blueprints.home import bp as home_bp
     from portal.blueprints.kampung import bp as kampung_bp
+    from portal.blueprints.plans import bp as plans_bp
     from portal.blueprints.pokja import bp as pokja_bp
 
-    for bp in (home_bp, auth_bp, kampung_bp, pokja_bp, accounts_bp):
+    for bp in (home_bp, auth_bp, kampung_bp, pokja_bp, plans_bp, accounts_bp):
         app.register_blueprint(bp)
     return app
 

@@ -71,5 +71,7 @@ def users_create(username, name, phone, operator_area, admin):
 
 
 def init_app(app):
+    from portal.blueprints.plans.cli import plan_cli
+    app.cli.add_command(plan_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(users_cli)

@@ -69,3 +69,13 @@ WTFORMS_MESSAGES = {
     "The CSRF token has expired.": "Formulir sudah kedaluwarsa. Muat ulang halaman.",
     "The CSRF token is invalid.": "Token keamanan formulir tidak valid. Muat ulang halaman.",
 }
+
+FREQUENCIES = {
+    "once": "Sekali",
+    "period": "Sepanjang periode",
+    "weekly": "Mingguan",
+    "monthly": "Bulanan",
+    "yearly": "Tahunan",
+}
+
+WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")

@@ -5,6 +5,7 @@ from and what the documents leave open). People's names are fictitious: the plan
 "( Nama )". Loading is idempotent: running it again adds what is missing and changes nothing else.
 """
 import csv
+import json
 from datetime import date
 from pathlib import Path
 
@@ -81,11 +82,41 @@ def load_demo():
     for full_name, role, seksi in MEMBERS:
         _position(kampung, role, seksi, full_name, None)
     db.session.flush()
+    _load_plan(kampung, DATA / "rencana_kegiatan_pgs_dua_2025.json")
     return {
         "wilayah": db.session.scalar(db.select(db.func.count(Wilayah.id))),
         "kampung": db.session.scalar(db.select(db.func.count(KampungKB.id))),
         "users": db.session.scalar(db.select(db.func.count(User.id))),
     }
+
+
+def _load_plan(kampung, path):
+    """The 004 form as a 2025 draft: texts as written, read into schedules and funding by the
+    same readers a user's typing goes through (what they cannot read stays flagged)."""
+    from portal.blueprints.plans.services import add_row, create_plan
+    from portal.models import Plan
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=document["year"])):
+        return
+    plan = create_plan(kampung, document["year"], by=None)
+    for item in document["rows"]:
+        add_row(plan, {
+            "part": item["part"], "kegiatan": item["kegiatan"], "pelaksana": item["pelaksana"],
+            "sasaran": item["sasaran"], "mitra": item["mitra"], "seksi": _seksi_named_in(item["pelaksana"]),
+            "schedule_text": item["waktu"], "funding_text": item["sumber_dana"],
+        }, by=None)
+
+
+def _seksi_named_in(pelaksana):
+    """Part V rows name their seksi as pelaksana ("Seksi peningkatan cakupan layanan"); other
+    rows take their part's seksi (None here)."""
+    text = pelaksana.lower()
+    if "seksi" not in text:
+        return None
+    for key, word in (("data", "data"), ("perilaku", "perilaku"), ("layanan", "layanan"), ("lingkungan", "lingkungan")):
+        if word in text:
+            return key
+    return None
 
 
 def _load_wilayah_csv(path):

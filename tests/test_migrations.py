@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tests.pg_cluster import engine_for, running_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_TABLES = {"wilayah", "user", "kampung_kb", "pokja_position"}
+APP_TABLES = {"wilayah", "user", "kampung_kb", "pokja_position", "plan", "plan_row", "funding_source"}
 
 
 def flask_cli(database_url, *args):

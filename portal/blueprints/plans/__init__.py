@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("plans", __name__)
+
+from portal.blueprints.plans import routes  # noqa: E402,F401

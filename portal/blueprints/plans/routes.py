@@ -1,0 +1,170 @@
+"""Rencana Kegiatan screens: the plans of a Kampung KB, and one plan's page.
+
+The plan page is one template. Filters are a GET form whose query string is the URL (shareable,
+back button works); htmx swaps only the ``plan_body`` block. A row change answers with the
+changed part and the totals as an out-of-band swap (``part_changed`` block).
+"""
+from flask import Response, flash, json, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from portal.blueprints.kampung.services import get_kampung_or_404
+from portal.blueprints.plans import bp, workflow
+from portal.blueprints.plans.forms import PlanCreateForm, RowForm
+from portal.blueprints.plans.services import (
+    Filters, PlanError, RowConflict, add_row, copy_previous_year, create_plan, delete_row,
+    export_plan, get_plan_or_404, get_row_or_404, move_row, parts_view, plans_of, source_totals,
+    update_row,
+)
+from portal.extensions import db, htmx
+from portal.models.plan import PARTS
+from portal.rendering import render
+
+
+@bp.route("/kampung/<int:kampung_id>/rencana", methods=["GET", "POST"])
+@login_required
+def index(kampung_id):
+    kampung = get_kampung_or_404(kampung_id, current_user)
+    may_create = kampung.can_manage_roster(current_user)
+    form = PlanCreateForm()
+    if request.method == "POST":
+        kampung = get_kampung_or_404(kampung_id, current_user, "can_manage_roster")
+        if form.validate_on_submit():
+            make = copy_previous_year if form.copy_previous.data else create_plan
+            try:
+                plan = make(kampung, form.year.data, by=current_user)
+            except PlanError as exc:
+                form.year.errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(f"{plan.title} dibuat sebagai draf.", "success")
+                return redirect(url_for("plans.show", plan_id=plan.id))
+    elif not form.year.data:
+        form.year.data = kampung.today().year + (1 if kampung.today().month >= 10 else 0)
+    return render("plans/index.html", status=422 if form.errors else 200, kampung=kampung,
+                  plans=plans_of(kampung), form=form, may_create=may_create, workflow=workflow)
+
+
+def _page(plan, status=200, block="plan_body", **state):
+    filters = Filters.from_args(request.args)
+    parts = parts_view(plan, filters)
+    shown = [r for p in parts for r in p["rows"]]
+    return render("plans/plan.html", block=block, status=status, plan=plan, parts=parts,
+                  filters=filters, totals=source_totals(shown), grand_total=sum(p["total"] for p in parts),
+                  shown_count=len(shown), can_edit=plan.can_edit(current_user), workflow=workflow,
+                  **state)
+
+
+@bp.route("/rencana/<int:plan_id>")
+@login_required
+def show(plan_id):
+    plan = get_plan_or_404(plan_id, current_user)
+    state = {}
+    if plan.can_edit(current_user):
+        state = _inline_form_from_query(plan)
+    return _page(plan, **state)
+
+
+def _inline_form_from_query(plan):
+    """?tambah=<part>, ?ubah=<row id>, ?hapus=<row id> open a form in place."""
+    if (part := request.args.get("tambah")) in PARTS:
+        form = RowForm(part=part)
+        return {"mode": "add", "target_part": part, "form": form}
+    if (row_id := request.args.get("ubah", type=int)) is not None:
+        row = get_row_or_404(plan, row_id)
+        return {"mode": "edit", "target": row, "target_part": row.part, "form": _row_form(row)}
+    if (row_id := request.args.get("hapus", type=int)) is not None:
+        row = get_row_or_404(plan, row_id)
+        return {"mode": "delete", "target": row, "target_part": row.part}
+    return {}
+
+
+def _row_form(row):
+    form = RowForm(obj=row)
+    form.schedule_read_from.data = row.schedule_text or ""
+    return form
+
+
+def _changed(plan, part, message):
+    """After a row change: commit, then the changed part (+ totals out of band) for htmx, or a
+    redirect back to the page with the same filters."""
+    db.session.commit()
+    if htmx:
+        db.session.refresh(plan)
+        return _page(plan, block="part_changed", target_part=part, saved_message=message)
+    flash(message, "success")
+    return redirect(url_for("plans.show", plan_id=plan.id, **Filters.from_args(request.args).as_args()))
+
+
+@bp.route("/rencana/<int:plan_id>/baris", methods=["POST"])
+@login_required
+def add(plan_id):
+    plan = get_plan_or_404(plan_id, current_user, "can_edit")
+    form = RowForm()
+    if form.validate_on_submit():
+        try:
+            row = add_row(plan, form.for_service(), by=current_user)
+        except PlanError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "kegiatan").errors.append(str(exc))
+        else:
+            return _changed(plan, row.part, f"Kegiatan \u201c{row.kegiatan}\u201d ditambahkan ke bagian {row.part}.")
+    plan = get_plan_or_404(plan_id, current_user, "can_edit")
+    return _page(plan, status=422, block="part_changed", mode="add", target_part=form.part.data, form=form)
+
+
+@bp.route("/rencana/<int:plan_id>/baris/<int:row_id>", methods=["POST"])
+@login_required
+def update(plan_id, row_id):
+    plan = get_plan_or_404(plan_id, current_user, "can_edit")
+    row = get_row_or_404(plan, row_id)
+    old_part = row.part
+    form = RowForm()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            update_row(row, form.for_service(), by=current_user)
+        except RowConflict as exc:
+            conflict = exc.current
+            form.version.data = row.version
+            form.version.raw_data = [str(row.version)]
+        except PlanError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "kegiatan").errors.append(str(exc))
+        else:
+            if row.part != old_part and htmx:
+                db.session.commit()
+                return _page(plan, saved_message=f"\u201c{row.kegiatan}\u201d dipindah ke bagian {row.part}.")
+            return _changed(plan, row.part, f"Kegiatan \u201c{row.kegiatan}\u201d disimpan.")
+    plan = get_plan_or_404(plan_id, current_user, "can_edit")
+    row = get_row_or_404(plan, row_id)
+    return _page(plan, status=409 if conflict else 422, block="part_changed", mode="edit", target=row,
+                 target_part=row.part, form=form, conflict=conflict)
+
+
+@bp.route("/rencana/<int:plan_id>/baris/<int:row_id>/hapus", methods=["POST"])
+@login_required
+def delete(plan_id, row_id):
+    plan = get_plan_or_404(plan_id, current_user, "can_edit")
+    row = get_row_or_404(plan, row_id)
+    part, name = row.part, row.kegiatan
+    delete_row(row, by=current_user)
+    return _changed(plan, part, f"Kegiatan \u201c{name}\u201d dihapus.")
+
+
+@bp.route("/rencana/<int:plan_id>/baris/<int:row_id>/pindah", methods=["POST"])
+@login_required
+def move(plan_id, row_id):
+    plan = get_plan_or_404(plan_id, current_user, "can_edit")
+    row = get_row_or_404(plan, row_id)
+    move_row(row, -1 if request.form.get("arah") == "naik" else 1, by=current_user)
+    return _changed(plan, row.part, f"Urutan \u201c{row.kegiatan}\u201d diubah.")
+
+
+@bp.route("/rencana/<int:plan_id>/ekspor.json")
+@login_required
+def export_json(plan_id):
+    plan = get_plan_or_404(plan_id, current_user)
+    body = json.dumps(export_plan(plan), ensure_ascii=False, indent=2)
+    filename = f"rencana-kegiatan-{plan.kampung_id}-{plan.year}.json"
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,396 @@
+"""Rencana Kegiatan services: plans, rows, schedules, funding, totals, filters, copy and JSON.
+
+Services validate, change and flush; the request (or CLI command) commits.
+"""
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+
+from flask import abort
+from sqlalchemy.orm import selectinload
+
+from portal.blueprints.plans import workflow
+from portal.blueprints.plans.reading import SOURCE_TYPES, read_funding, read_schedule
+from portal.extensions import db
+from portal.models import FundingSource, KampungKB, Plan, PlanRow
+from portal.models.plan import PARTS
+from portal.models.pokja import SEKSI
+
+ROW_TEXT_FIELDS = ("kegiatan", "description", "pelaksana", "sasaran", "target_unit", "mitra", "place")
+SCHEDULE_FIELDS = ("start_date", "end_date", "frequency", "interval", "day_of_month", "weekday",
+                   "week_of_month", "start_time", "duration_minutes", "duration_days")
+
+
+class PlanError(ValueError):
+    """A plan change that breaks a rule; ``field`` names the form field it belongs to."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+class RowConflict(Exception):
+    """Someone else saved this row since the form was opened; ``current`` is what is stored."""
+
+    def __init__(self, current):
+        super().__init__("conflict")
+        self.current = current
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+def get_plan_or_404(plan_id, user, permission="can_view"):
+    """Load a plan with its rows; unknown or invisible → 404, visible but not allowed → 403."""
+    plan = db.session.get(Plan, plan_id, options=[
+        selectinload(Plan.rows).selectinload(PlanRow.funding_sources)])
+    if plan is None or not plan.can_view(user):
+        abort(404)
+    if not getattr(plan, permission)(user):
+        abort(403)
+    return plan
+
+
+def get_row_or_404(plan, row_id):
+    row = db.session.get(PlanRow, row_id)
+    if row is None or row.plan_id != plan.id:
+        abort(404)
+    return row
+
+
+def plans_of(kampung):
+    return db.session.scalars(
+        db.select(Plan).where(Plan.kampung_id == kampung.id).order_by(Plan.year.desc(), Plan.revision.desc())
+    ).all()
+
+
+# -- plans --------------------------------------------------------------------------------------
+
+def create_plan(kampung, year, by):
+    """Start an empty draft for ``year``. Raises PlanError when one exists."""
+    _check_year(kampung, year)
+    plan = Plan(kampung=kampung, year=year, status=workflow.INITIAL)
+    db.session.add(plan)
+    db.session.flush()
+    return plan
+
+
+def copy_previous_year(kampung, year, by):
+    """Start ``year``'s draft from last year's rows: schedules move one year, progress is not
+    copied. Raises PlanError when there is no plan for last year or ``year`` exists."""
+    _check_year(kampung, year)
+    source = db.session.scalar(
+        db.select(Plan).where(Plan.kampung_id == kampung.id, Plan.year == year - 1)
+        .order_by(Plan.revision.desc()).limit(1)
+    )
+    if source is None:
+        raise PlanError(f"Belum ada rencana kegiatan {year - 1} untuk disalin.", "year")
+    plan = Plan(kampung=kampung, year=year, status=workflow.INITIAL)
+    db.session.add(plan)
+    for old in source.rows:
+        row = PlanRow(plan=plan, part=old.part, position=old.position, seksi=old.seksi,
+                      target_count=old.target_count, schedule_text=old.schedule_text,
+                      schedule_problems=old.schedule_problems, funding_text=old.funding_text,
+                      funding_problems=old.funding_problems)
+        for name in ROW_TEXT_FIELDS:
+            setattr(row, name, getattr(old, name))
+        for name in SCHEDULE_FIELDS:
+            setattr(row, name, getattr(old, name))
+        row.start_date, row.end_date = _next_year(old.start_date), _next_year(old.end_date)
+        row.funding_sources = [FundingSource(position=s.position, type=s.type, detail=s.detail, amount=s.amount)
+                               for s in old.funding_sources]
+    db.session.flush()
+    return plan
+
+
+def _check_year(kampung, year):
+    if not 2000 <= year <= 2100:
+        raise PlanError("Tahun tidak valid.", "year")
+    exists = db.session.scalar(db.select(Plan.id).where(Plan.kampung_id == kampung.id, Plan.year == year))
+    if exists:
+        raise PlanError(f"Rencana kegiatan {year} sudah ada.", "year")
+
+
+def _next_year(value):
+    if value is None:
+        return None
+    try:
+        return value.replace(year=value.year + 1)
+    except ValueError:  # 29 February
+        return value.replace(year=value.year + 1, day=28)
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+def add_row(plan, data, by):
+    """Add a row at the end of its part. Raises PlanError."""
+    _check_editable(plan)
+    part = data.get("part")
+    if part not in PARTS:
+        raise PlanError("Bagian tidak dikenal.", "part")
+    row = PlanRow(plan=plan, part=part, position=_next_position(plan, part))
+    _apply(row, data)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def update_row(row, data, by):
+    """Change a row. Raises RowConflict when the form's version is stale, PlanError on bad data."""
+    _check_editable(row.plan)
+    if data.get("version") != row.version:
+        raise RowConflict(snapshot(row))
+    if data.get("part") in PARTS and data["part"] != row.part:
+        row.part, row.position = data["part"], _next_position(row.plan, data["part"])
+    _apply(row, data)
+    row.version += 1
+    db.session.flush()
+    return row
+
+
+def delete_row(row, by):
+    _check_editable(row.plan)
+    plan = row.plan
+    plan.rows.remove(row)
+    db.session.delete(row)
+    db.session.flush()
+
+
+def move_row(row, direction, by):
+    """Swap a row with its neighbour in the part (direction -1 up, +1 down); no-op at the ends."""
+    _check_editable(row.plan)
+    siblings = row.plan.rows_in(row.part)
+    index = siblings.index(row)
+    other_index = index + direction
+    if 0 <= other_index < len(siblings):
+        other = siblings[other_index]
+        row.position, other.position = other.position, row.position
+        if row.position == other.position:  # legacy equal positions: make them distinct
+            row.position += direction
+    db.session.flush()
+    db.session.refresh(row.plan, ["rows"])
+
+
+def _next_position(plan, part):
+    return max((r.position for r in plan.rows_in(part)), default=0) + 1
+
+
+def _check_editable(plan):
+    if not workflow.content_editable(plan):
+        raise PlanError(f"Rencana berstatus {workflow.label(plan)}; isinya tidak dapat diubah.")
+
+
+def _apply(row, data):
+    kegiatan = (data.get("kegiatan") or "").strip()
+    if not kegiatan:
+        raise PlanError("Nama kegiatan wajib diisi.", "kegiatan")
+    seksi = data.get("seksi") or PARTS[row.part][1]
+    if seksi not in SEKSI:
+        raise PlanError("Pilih seksi yang bertanggung jawab.", "seksi")
+    for name in ROW_TEXT_FIELDS:
+        value = data.get(name)
+        setattr(row, name, value.strip() or None if isinstance(value, str) else value)
+    row.kegiatan = kegiatan
+    row.seksi = seksi
+    row.target_count = data.get("target_count")
+    apply_schedule(row, data)
+    apply_funding(row, data.get("funding_text") or "", data.get("funding_sources"))
+
+
+def apply_schedule(row, data):
+    """Set the schedule from the text, or from the structured fields when the user filled them
+    for this same text (completing a phrase the reader could not place)."""
+    text = (data.get("schedule_text") or "").strip()
+    manual = {name: data.get(name) for name in SCHEDULE_FIELDS if data.get(name) not in (None, "")}
+    text_is_new = text != (data.get("schedule_read_from") or "").strip()
+    reading = read_schedule(text, row.plan.year) if text else None
+    # The structured fields win when the user filled them for this text, or when the text
+    # cannot be read; otherwise the text decides.
+    use_manual = bool(manual.get("frequency")) and (
+        not text_is_new or reading is None or reading.needs_completion)
+    if use_manual:
+        structure, problems = manual, []
+    elif reading is not None:
+        structure = _structure_of(reading)
+        problems = list(reading.problems)
+    else:
+        structure, problems = {}, ["Jadwal belum diisi."]
+    structure["interval"] = structure.get("interval") or 1
+    start, end = structure.get("start_date"), structure.get("end_date")
+    if start and end and end < start:
+        raise PlanError("Tanggal selesai tidak boleh sebelum tanggal mulai.", "end_date")
+    if not problems and not (structure.get("frequency") and start and end):
+        problems = ["Frekuensi dan periode jadwal belum lengkap."]
+    row.schedule_text = text or None
+    for name in SCHEDULE_FIELDS:
+        setattr(row, name, structure.get(name))
+    row.schedule_problems = "\n".join(problems) or None
+
+
+def _structure_of(reading):
+    """Schedule columns from a ScheduleReading (which names the period start/end)."""
+    structure = {name: getattr(reading, name, None) for name in SCHEDULE_FIELDS}
+    structure["start_date"], structure["end_date"] = reading.start, reading.end
+    return structure
+
+
+def apply_funding(row, text, sources=None):
+    """Replace the row's funding with ``sources`` (structured, from an import) or what the text
+    reads into; problems are kept for the row's flag."""
+    text = text.strip()
+    if sources is None:
+        reading = read_funding(text)
+        sources = [dict(type=s.type, detail=s.detail, amount=s.amount) for s in reading.sources]
+        problems = reading.problems
+    else:
+        problems = [f"Jenis sumber dana tidak dikenal: {s['type']}" for s in sources if s["type"] not in SOURCE_TYPES]
+        if problems:
+            raise PlanError(problems[0], "funding_text")
+    row.funding_text = text or None
+    row.funding_problems = "\n".join(problems) or None
+    row.funding_sources = [FundingSource(position=i, type=s["type"], detail=s.get("detail"), amount=s.get("amount"))
+                           for i, s in enumerate(sources)]
+
+
+def snapshot(row):
+    """What is stored now, for showing beside the user's own input on a conflict."""
+    return {"kegiatan": row.kegiatan, "pelaksana": row.pelaksana or "", "sasaran": row.sasaran or "",
+            "mitra": row.mitra or "", "schedule_text": row.schedule_text or "", "funding_text": row.funding_text or ""}
+
+
+# -- reading the plan ---------------------------------------------------------------------------
+
+@dataclass
+class Filters:
+    seksi: str | None = None
+    source: str | None = None
+    month: int | None = None
+    incomplete: bool = False
+
+    @classmethod
+    def from_args(cls, args):
+        month = args.get("bulan", type=int)
+        return cls(
+            seksi=args.get("seksi") if args.get("seksi") in SEKSI else None,
+            source=args.get("dana") if args.get("dana") in SOURCE_TYPES else None,
+            month=month if month and 1 <= month <= 12 else None,
+            incomplete=args.get("perlu") == "1",
+        )
+
+    @property
+    def active(self):
+        return bool(self.seksi or self.source or self.month or self.incomplete)
+
+    def as_args(self):
+        return {k: v for k, v in {"seksi": self.seksi, "dana": self.source, "bulan": self.month,
+                                  "perlu": "1" if self.incomplete else None}.items() if v}
+
+    def match(self, row):
+        return (
+            (self.seksi is None or row.seksi == self.seksi)
+            and (self.source is None or any(s.type == self.source for s in row.funding_sources))
+            and (self.month is None or self.month in row.active_months())
+            and (not self.incomplete or row.schedule_needs_completion or bool(row.funding_problems))
+        )
+
+
+def parts_view(plan, filters):
+    """The six parts in order, each with its (filtered) rows and budget total."""
+    view = []
+    for key, (title, _seksi) in PARTS.items():
+        rows = [r for r in plan.rows_in(key) if filters.match(r)]
+        total = sum(r.budget or 0 for r in rows)
+        view.append({"key": key, "title": title, "rows": rows, "total": total,
+                     "count": len(plan.rows_in(key))})
+    return view
+
+
+def source_totals(rows):
+    """Budget per funding source type (and detail), for the rows given, largest first."""
+    totals = OrderedDict()
+    for row in rows:
+        for s in row.funding_sources:
+            key = (s.type, s.detail or "")
+            totals[key] = totals.get(key, 0) + (s.amount or 0)
+    return sorted(((SOURCE_TYPES.get(t, t), d, amount) for (t, d), amount in totals.items()),
+                  key=lambda item: (-item[2], item[0], item[1]))
+
+
+# -- JSON interchange ---------------------------------------------------------------------------
+
+FORMAT = "portal-kampung-kb/rencana-kegiatan"
+FORMAT_VERSION = 1
+
+
+def export_plan(plan):
+    """The whole plan as the JSON interchange document (docs/plan-json.md)."""
+    def iso(value):
+        return value.isoformat() if value is not None else None
+
+    return {
+        "format": FORMAT, "version": FORMAT_VERSION,
+        "kampung": {"id": plan.kampung.id, "name": plan.kampung.name,
+                    "desa": plan.kampung.desa.name, "desa_code": plan.kampung.desa.code},
+        "year": plan.year, "revision": plan.revision, "status": plan.status,
+        "rows": [{
+            "part": r.part, "number": r.number, "kegiatan": r.kegiatan, "description": r.description,
+            "pelaksana": r.pelaksana, "seksi": r.seksi, "sasaran": r.sasaran,
+            "target_count": r.target_count, "target_unit": r.target_unit, "mitra": r.mitra, "place": r.place,
+            "schedule": {"text": r.schedule_text, "start_date": iso(r.start_date), "end_date": iso(r.end_date),
+                         "frequency": r.frequency, "interval": r.interval, "day_of_month": r.day_of_month,
+                         "weekday": r.weekday, "week_of_month": r.week_of_month,
+                         "start_time": r.start_time.strftime("%H:%M") if r.start_time else None,
+                         "duration_minutes": r.duration_minutes, "duration_days": r.duration_days,
+                         "problems": r.schedule_problems.splitlines() if r.schedule_problems else []},
+            "funding": {"text": r.funding_text,
+                        "problems": r.funding_problems.splitlines() if r.funding_problems else [],
+                        "sources": [{"type": s.type, "detail": s.detail, "amount": s.amount}
+                                    for s in r.funding_sources]},
+        } for part in PARTS for r in plan.rows_in(part)],
+    }
+
+
+def import_plan(document, kampung, year, by):
+    """Create ``year``'s draft for ``kampung`` from an interchange document, all rows or none.
+    Raises PlanError naming the row at fault."""
+    from datetime import time as dtime
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise PlanError("Berkas bukan ekspor rencana kegiatan Portal Kampung KB.")
+    if document.get("version") != FORMAT_VERSION:
+        raise PlanError(f"Versi format {document.get('version')!r} tidak didukung (yang didukung: {FORMAT_VERSION}).")
+    rows = document.get("rows")
+    if not isinstance(rows, list):
+        raise PlanError("Berkas tidak berisi daftar baris (rows).")
+    plan = create_plan(kampung, year, by)
+    for index, item in enumerate(rows, start=1):
+        try:
+            schedule, funding = item.get("schedule") or {}, item.get("funding") or {}
+            part = item.get("part")
+            if part not in PARTS:
+                raise PlanError(f"bagian {part!r} tidak dikenal")
+            row = PlanRow(plan=plan, part=part, position=_next_position(plan, part))
+            plan.rows.append(row)
+            for name in ROW_TEXT_FIELDS + ("seksi",):
+                setattr(row, name, item.get(name))
+            if not row.kegiatan or row.seksi not in SEKSI:
+                raise PlanError("kegiatan kosong atau seksi tidak dikenal")
+            row.target_count = item.get("target_count")
+            row.schedule_text = schedule.get("text")
+            for name in SCHEDULE_FIELDS:
+                value = schedule.get(name)
+                if name in ("start_date", "end_date") and value:
+                    value = date.fromisoformat(value)
+                elif name == "start_time" and value:
+                    value = dtime.fromisoformat(value)
+                setattr(row, name, value)
+            row.interval = schedule.get("interval") or 1
+            row.schedule_problems = "\n".join(schedule.get("problems") or []) or None
+            apply_funding(row, funding.get("text") or "", funding.get("sources") or [])
+            row.funding_problems = "\n".join(funding.get("problems") or []) or None
+        except (PlanError, ValueError, TypeError, AttributeError) as exc:
+            raise PlanError(f"Baris {index}: {exc}") from exc
+    db.session.flush()
+    return plan
+
+
+def kampung_for_cli(kampung_id):
+    return db.session.get(KampungKB, kampung_id)

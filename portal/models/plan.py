@@ -1,0 +1,149 @@
+"""Rencana Kegiatan: a Kampung KB's annual work plan, its rows and their funding sources.
+
+A row's number within its part is its rank by ``position``; schedules are stored structured
+beside the text as written; funding is one or more typed sources with optional amounts.
+"""
+from datetime import date, datetime, time, timezone
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+
+# The six parts of the form, in order: key → (title, default seksi).
+PARTS = {
+    "I": ("Penyediaan data dan administrasi kependudukan", "data"),
+    "II": ("Perubahan perilaku", "perilaku"),
+    "III": ("Pelayanan dan rujukan", "layanan"),
+    "IV": ("Penataan lingkungan", "lingkungan"),
+    "V": ("Operasional Kampung KB (BOKB)", None),
+    "VI": ("Kegiatan menggunakan Dana Desa/Kelurahan/Mandiri", None),
+}
+
+
+def _utcnow():
+    return datetime.now(timezone.utc)
+
+
+class Plan(db.Model):
+    __tablename__ = "plan"
+    __table_args__ = (UniqueConstraint("kampung_id", "year", "revision", name="uq_plan_kampung_year_revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kampung_id: Mapped[int] = mapped_column(db.ForeignKey("kampung_kb.id"), index=True)
+    year: Mapped[int]
+    # 0 is the original plan; revisions (next issue) count up from 1.
+    revision: Mapped[int] = mapped_column(default=0)
+    # Owned by portal.blueprints.plans.workflow; nothing else assigns it.
+    status: Mapped[str] = mapped_column(db.String(20), default="draf")
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+
+    kampung = relationship("KampungKB")
+    rows = relationship("PlanRow", back_populates="plan", order_by="PlanRow.position",
+                        cascade="all, delete-orphan")
+
+    def __repr__(self):
+        return f"<Plan {self.kampung_id}/{self.year}>"
+
+    @property
+    def title(self):
+        return f"Rencana Kegiatan {self.year}"
+
+    def rows_in(self, part):
+        return [r for r in self.rows if r.part == part]
+
+    # -- permissions ---------------------------------------------------------------------------
+    def can_view(self, user):
+        return self.kampung.can_view(user)
+
+    def can_edit(self, user):
+        """Sekretaris, Ketua, the Kampung KB's operator (and admins) edit while the workflow
+        allows content changes."""
+        from portal.blueprints.plans.workflow import content_editable
+        if not user.is_authenticated or not content_editable(self):
+            return False
+        kampung = self.kampung
+        return user.is_platform_admin or kampung.is_operated_by(user) or user.holds(kampung, "ketua", "sekretaris")
+
+
+class PlanRow(db.Model):
+    __tablename__ = "plan_row"
+    __table_args__ = (
+        CheckConstraint("part IN ('I','II','III','IV','V','VI')", name="part"),
+        CheckConstraint("target_count IS NULL OR target_count >= 0", name="target_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(db.ForeignKey("plan.id"), index=True)
+    part: Mapped[str] = mapped_column(db.String(3))
+    position: Mapped[int] = mapped_column(default=0)
+    kegiatan: Mapped[str] = mapped_column(db.String(300))
+    description: Mapped[str | None] = mapped_column(db.Text)
+    pelaksana: Mapped[str | None] = mapped_column(db.String(300))
+    seksi: Mapped[str] = mapped_column(db.String(20))
+    sasaran: Mapped[str | None] = mapped_column(db.String(300))
+    target_count: Mapped[int | None]
+    target_unit: Mapped[str | None] = mapped_column(db.String(40))
+    mitra: Mapped[str | None] = mapped_column(db.String(300))
+    place: Mapped[str | None] = mapped_column(db.String(200))
+
+    # Schedule: the text as written, and its structure.
+    schedule_text: Mapped[str | None] = mapped_column(db.String(200))
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    frequency: Mapped[str | None] = mapped_column(db.String(10))
+    interval: Mapped[int] = mapped_column(default=1)
+    day_of_month: Mapped[int | None]
+    weekday: Mapped[int | None]
+    week_of_month: Mapped[int | None]
+    start_time: Mapped[time | None]
+    duration_minutes: Mapped[int | None]
+    duration_days: Mapped[int | None]
+    # Why the schedule could not be read completely (Indonesian, one reason per line); empty
+    # when complete.
+    schedule_problems: Mapped[str | None] = mapped_column(db.Text)
+
+    funding_text: Mapped[str | None] = mapped_column(db.String(300))
+    funding_problems: Mapped[str | None] = mapped_column(db.Text)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+
+    plan = relationship("Plan", back_populates="rows")
+    funding_sources = relationship("FundingSource", back_populates="row", order_by="FundingSource.position",
+                                   cascade="all, delete-orphan")
+
+    @property
+    def number(self):
+        return next(i for i, r in enumerate(self.plan.rows_in(self.part), start=1) if r is self)
+
+    @property
+    def schedule_needs_completion(self):
+        return bool(self.schedule_problems) or not (self.frequency and self.start_date and self.end_date)
+
+    @property
+    def budget(self):
+        amounts = [s.amount for s in self.funding_sources if s.amount is not None]
+        return sum(amounts) if amounts else None
+
+    def active_months(self):
+        """Months (1–12) of the plan's year that the schedule's period touches."""
+        if not (self.start_date and self.end_date):
+            return set()
+        first = (self.start_date.year, self.start_date.month)
+        last = (self.end_date.year, self.end_date.month)
+        return {m for m in range(1, 13) if first <= (self.plan.year, m) <= last}
+
+
+class FundingSource(db.Model):
+    __tablename__ = "funding_source"
+    __table_args__ = (CheckConstraint("amount IS NULL OR amount >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_id: Mapped[int] = mapped_column(db.ForeignKey("plan_row.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    type: Mapped[str] = mapped_column(db.String(20))
+    detail: Mapped[str | None] = mapped_column(db.String(120))
+    amount: Mapped[int | None] = mapped_column(db.BigInteger)
+
+    row = relationship("PlanRow", back_populates="funding_sources")
