@@ -30,7 +30,7 @@ class RowForm(Form):
     kegiatan = StringField("Kegiatan", validators=[DataRequired(REQUIRED), Length(max=300, message=TOO_LONG)])
     description = TextAreaField("Uraian (opsional)", validators=[Optional(), Length(max=2000, message=TOO_LONG)])
     pelaksana = _text("Pelaksana", 300, "mis. Tim Pendamping Keluarga")
-    seksi = SelectField("Seksi penanggung jawab",
+    seksi = SelectField("Seksi penanggung jawab", default="",
                         choices=[SelectChoice("", "— sesuai bagian —")] +
                         [SelectChoice(s, labels.SEKSI_SHORT[s]) for s in SEKSI])
     sasaran = _text("Sasaran", 300, "mis. Keluarga risiko stunting (KRS)")
@@ -42,7 +42,7 @@ class RowForm(Form):
     schedule_read_from = StringField(widget=HiddenInput())
     start_date = DateField("Mulai", validators=[Optional()])
     end_date = DateField("Selesai", validators=[Optional()])
-    frequency = SelectField("Frekuensi", choices=[SelectChoice("", "—")] +
+    frequency = SelectField("Frekuensi", default="", choices=[SelectChoice("", "—")] +
                             [SelectChoice(k, v) for k, v in labels.FREQUENCIES.items()])
     interval = IntegerField("Setiap … kali (interval)", validators=[Optional(), NumberRange(1, 12)])
     day_of_month = IntegerField("Tanggal", validators=[Optional(), NumberRange(1, 31)])

@@ -86,18 +86,21 @@ def copy_previous_year(kampung, year, by):
         raise PlanError(f"Belum ada rencana kegiatan {year - 1} untuk disalin.", "year")
     plan = Plan(kampung=kampung, year=year, status=workflow.INITIAL)
     db.session.add(plan)
-    for old in source.rows:
-        row = PlanRow(plan=plan, part=old.part, position=old.position, seksi=old.seksi,
-                      target_count=old.target_count, schedule_text=old.schedule_text,
-                      schedule_problems=old.schedule_problems, funding_text=old.funding_text,
-                      funding_problems=old.funding_problems)
-        for name in ROW_TEXT_FIELDS:
-            setattr(row, name, getattr(old, name))
-        for name in SCHEDULE_FIELDS:
-            setattr(row, name, getattr(old, name))
-        row.start_date, row.end_date = _next_year(old.start_date), _next_year(old.end_date)
-        row.funding_sources = [FundingSource(position=s.position, type=s.type, detail=s.detail, amount=s.amount)
-                               for s in old.funding_sources]
+    # Loading last year's funding must not flush half-built rows.
+    with db.session.no_autoflush:
+        for old in source.rows:
+            row = PlanRow(plan=plan, part=old.part, position=old.position, seksi=old.seksi,
+                          target_count=old.target_count, schedule_text=old.schedule_text,
+                          schedule_problems=old.schedule_problems, funding_text=old.funding_text,
+                          funding_problems=old.funding_problems)
+            for name in ROW_TEXT_FIELDS:
+                setattr(row, name, getattr(old, name))
+            for name in SCHEDULE_FIELDS:
+                setattr(row, name, getattr(old, name))
+            row.start_date, row.end_date = _next_year(old.start_date), _next_year(old.end_date)
+            row.funding_sources = [FundingSource(position=s.position, type=s.type, detail=s.detail, amount=s.amount)
+                                   for s in old.funding_sources]
+            db.session.add(row)
     db.session.flush()
     return plan
 
@@ -150,9 +153,9 @@ def update_row(row, data, by):
 def delete_row(row, by):
     _check_editable(row.plan)
     plan = row.plan
-    plan.rows.remove(row)
     db.session.delete(row)
     db.session.flush()
+    db.session.expire(plan, ["rows"])
 
 
 def move_row(row, direction, by):
