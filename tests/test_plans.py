@@ -267,3 +267,22 @@ def test_demo_plan_reads_every_004_phrase(runner, db):
     assert all(r.schedule_text for r in plan.rows)
     gasing = row_named(plan, "Gasing Perak")
     assert gasing.seksi == "perilaku" and [s.type for s in gasing.funding_sources] == ["dak_bokb", "csr"]
+
+
+@pytest.mark.parametrize("query", ["tambah=II", "bagian=II"])
+def test_links_inside_a_part_get_that_part_back(plan, client, login, query):
+    """Ubah/Tambah/Batal target their own part (hx-target=this): the answer must be that part,
+    not the whole plan body, or the page would nest a copy of itself."""
+    login("sekretaris")
+    body = client.get(f"/rencana/{plan.id}?{query}", headers=HX).get_data(as_text=True)
+    assert body.lstrip().startswith('<section class="card part" id="bagian-II"')
+    assert body.count('class="card part"') == 1
+    assert 'id="totals" hx-swap-oob="true"' in body
+
+
+def test_edit_link_gets_its_part_with_the_form(plan, client, login):
+    login("sekretaris")
+    row = row_named(plan, "Gotong royong")
+    body = client.get(f"/rencana/{plan.id}?ubah={row.id}", headers=HX).get_data(as_text=True)
+    assert body.lstrip().startswith('<section class="card part" id="bagian-IV"')
+    assert 'value="Gotong royong"' in body and "?bagian=IV" in body

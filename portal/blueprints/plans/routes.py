@@ -58,14 +58,16 @@ def _page(plan, status=200, block="plan_body", **state):
 @login_required
 def show(plan_id):
     plan = get_plan_or_404(plan_id, current_user)
-    state = {}
-    if plan.can_edit(current_user):
-        state = _inline_form_from_query(plan)
-    return _page(plan, **state)
+    state = _inline_form_from_query(plan) if plan.can_edit(current_user) else {}
+    if (part := request.args.get("bagian")) in PARTS:
+        state.setdefault("target_part", part)
+    # Links inside a part (Ubah, Tambah, Batal) target that part: answer with it alone.
+    return _page(plan, block="part_changed" if "target_part" in state else "plan_body", **state)
 
 
 def _inline_form_from_query(plan):
-    """?tambah=<part>, ?ubah=<row id>, ?hapus=<row id> open a form in place."""
+    """?tambah=<part>, ?ubah=<row id>, ?hapus=<row id> open a form in place (?bagian=<part>
+    closes it again)."""
     if (part := request.args.get("tambah")) in PARTS:
         form = RowForm(part=part)
         return {"mode": "add", "target_part": part, "form": form}
