@@ -1,6 +1,5 @@
 """Login, logout, sessions and own-profile screens."""
 import pytest
-from flask_login import current_user
 
 from tests.conftest import PASSWORD
 

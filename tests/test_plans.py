@@ -286,3 +286,16 @@ def test_edit_link_gets_its_part_with_the_form(plan, client, login):
     body = client.get(f"/rencana/{plan.id}?ubah={row.id}", headers=HX).get_data(as_text=True)
     assert body.lstrip().startswith('<section class="card part" id="bagian-IV"')
     assert 'value="Gotong royong"' in body and "?bagian=IV" in body
+
+
+def test_filter_by_part_shows_only_that_part_and_its_totals(plan, client, login):
+    login("sekretaris")
+    client.post(f"/rencana/{plan.id}/baris", data=NEW_ROW)
+    r = client.get(f"/rencana/{plan.id}?hanya=II", headers=HX)
+    body = r.get_data(as_text=True)
+    assert body.count('class="card part"') == 1 and 'id="bagian-II"' in body
+    assert "Kelas BKB" in body and "Gotong royong" not in body
+    totals = body[body.index('id="totals"'):]
+    assert "Rp 1.500.000" in totals and "Rp 2.000.000" not in totals
+    # The filter survives an inline change: links carry it, the redirect keeps it.
+    assert "hanya=II" in body[body.index("+ Tambah kegiatan") - 200:]

@@ -10,11 +10,11 @@ delete test adds its own row when run alone).
 """
 import json
 import re
-import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
+from tests.browser.helpers import assert_no_reload, scroll_width, set_reload_marker, unique
 
 pytestmark = pytest.mark.browser
 
@@ -30,23 +30,12 @@ PERILAKU_OUTSIDE_PART_II = {"V": ["Gasing Perak"]}
 STATE = {}
 
 
-def unique(prefix):
-    return f"{prefix} {uuid.uuid4().hex[:6].upper()}"
 
 
-def set_reload_marker(page):
-    """A value on window that only survives if the page is never reloaded or navigated away."""
-    marker = uuid.uuid4().hex
-    page.evaluate("m => { window.__portalNoReload = m; }", marker)
-    return marker
 
 
-def assert_no_reload(page, marker):
-    assert page.evaluate("() => window.__portalNoReload") == marker, "the page was reloaded"
 
 
-def scroll_width(page):
-    return page.evaluate("() => document.documentElement.scrollWidth")
 
 
 def part(page, key):

@@ -2,11 +2,11 @@
 in place with htmx (CSRF on), validation messages, and no request leaving the server's host."""
 import json
 import re
-import uuid
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
+from tests.browser.helpers import assert_no_reload, set_reload_marker, unique
 
 pytestmark = pytest.mark.browser
 
@@ -48,19 +48,10 @@ ROSTER_JS = """() => [...document.querySelectorAll('#roster section.group')].fla
 })"""
 
 
-def unique_name(prefix):
-    return f"{prefix} {uuid.uuid4().hex[:6].upper()}"
 
 
-def set_reload_marker(page):
-    """A value on window that only survives if the page is never reloaded or navigated away."""
-    marker = uuid.uuid4().hex
-    page.evaluate("m => { window.__portalNoReload = m; }", marker)
-    return marker
 
 
-def assert_no_reload(page, marker):
-    assert page.evaluate("() => window.__portalNoReload") == marker, "the page was reloaded"
 
 
 def roster_post(page):
@@ -113,8 +104,8 @@ def test_add_change_and_end_a_member_in_place(sekretaris_on_struktur):
     marker = set_reload_marker(page)
     csrf_token = json.loads(page.locator("body").get_attribute("hx-headers"))["X-CSRFToken"]
     anggota = page.locator("#grup-anggota")
-    name = unique_name("Siti Uji")
-    new_name = unique_name("Siti Ubah")
+    name = unique("Siti Uji")
+    new_name = unique("Siti Ubah")
 
     # Add
     anggota.get_by_role("link", name="+ Tambah").click()
@@ -174,7 +165,7 @@ def test_empty_name_shows_error_beside_field_and_keeps_input(sekretaris_on_struk
     page = sekretaris_on_struktur
     marker = set_reload_marker(page)
     seksi = page.locator("#grup-seksi-data")
-    note = unique_name("SK Kepala Desa No.")
+    note = unique("SK Kepala Desa No.")
 
     seksi.get_by_role("link", name="+ Tambah").click()
     form = seksi.locator("form.inline-form")

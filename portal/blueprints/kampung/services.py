@@ -3,7 +3,7 @@ from flask import abort
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import KampungKB, PokjaPosition, User, Wilayah
+from portal.models import KampungKB, PokjaPosition, Wilayah
 from portal.models.pokja import SEKSI
 
 # Positions a complete Pokja has filled (Wakil Ketua is optional).

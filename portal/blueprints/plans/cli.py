@@ -1,6 +1,5 @@
 """`flask --app wsgi plan list|export|import`: the JSON interchange format from the command line."""
 import json
-import sys
 
 import click
 from flask.cli import AppGroup

@@ -50,7 +50,7 @@ def _page(plan, status=200, block="plan_body", **state):
     shown = [r for p in parts for r in p["rows"]]
     return render("plans/plan.html", block=block, status=status, plan=plan, parts=parts,
                   filters=filters, totals=source_totals(shown), grand_total=sum(p["total"] for p in parts),
-                  shown_count=len(shown), can_edit=plan.can_edit(current_user), workflow=workflow,
+                  shown_count=len(shown), can_edit=plan.can_edit(current_user), workflow=workflow, parts_all=PARTS,
                   **state)
 
 

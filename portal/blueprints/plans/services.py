@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from portal.blueprints.plans import workflow
 from portal.blueprints.plans.reading import SOURCE_TYPES, read_funding, read_schedule
 from portal.extensions import db
-from portal.models import FundingSource, KampungKB, Plan, PlanRow
+from portal.models import FundingSource, Plan, PlanRow
 from portal.models.plan import PARTS
 from portal.models.pokja import SEKSI
 
@@ -264,6 +264,7 @@ def snapshot(row):
 
 @dataclass
 class Filters:
+    part: str | None = None
     seksi: str | None = None
     source: str | None = None
     month: int | None = None
@@ -273,6 +274,7 @@ class Filters:
     def from_args(cls, args):
         month = args.get("bulan", type=int)
         return cls(
+            part=args.get("hanya") if args.get("hanya") in PARTS else None,
             seksi=args.get("seksi") if args.get("seksi") in SEKSI else None,
             source=args.get("dana") if args.get("dana") in SOURCE_TYPES else None,
             month=month if month and 1 <= month <= 12 else None,
@@ -281,10 +283,10 @@ class Filters:
 
     @property
     def active(self):
-        return bool(self.seksi or self.source or self.month or self.incomplete)
+        return bool(self.part or self.seksi or self.source or self.month or self.incomplete)
 
     def as_args(self):
-        return {k: v for k, v in {"seksi": self.seksi, "dana": self.source, "bulan": self.month,
+        return {k: v for k, v in {"hanya": self.part, "seksi": self.seksi, "dana": self.source, "bulan": self.month,
                                   "perlu": "1" if self.incomplete else None}.items() if v}
 
     def match(self, row):
@@ -297,9 +299,12 @@ class Filters:
 
 
 def parts_view(plan, filters):
-    """The six parts in order, each with its (filtered) rows and budget total."""
+    """The parts in order (only one when filtered by part), each with its filtered rows and
+    budget total."""
     view = []
     for key, (title, _seksi) in PARTS.items():
+        if filters.part and key != filters.part:
+            continue
         rows = [r for r in plan.rows_in(key) if filters.match(r)]
         total = sum(r.budget or 0 for r in rows)
         view.append({"key": key, "title": title, "rows": rows, "total": total,
@@ -393,7 +398,3 @@ def import_plan(document, kampung, year, by):
             raise PlanError(f"Baris {index}: {exc}") from exc
     db.session.flush()
     return plan
-
-
-def kampung_for_cli(kampung_id):
-    return db.session.get(KampungKB, kampung_id)
