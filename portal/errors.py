@@ -41,3 +41,12 @@ def _same_origin_referrer():
     if ref and ref.startswith(request.host_url):
         return "/" + ref[len(request.host_url):]
     return None
+
+
+class RuleError(ValueError):
+    """A change a service refuses because it breaks a domain rule. The message is for the user
+    (Indonesian); ``field`` names the form field it belongs beside, or None for the form."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field

@@ -2,16 +2,13 @@
 from flask import abort
 from sqlalchemy.orm import selectinload
 
+from portal.errors import RuleError
 from portal.extensions import db
 from portal.models import User, Wilayah
 
 
-class AccountError(ValueError):
-    """An account change that breaks a rule. ``field`` names the form field it belongs to."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class AccountError(RuleError):
+    """An account change that breaks a rule."""
 
 
 def get_managed_user_or_404(user_id, actor):

@@ -2,6 +2,7 @@
 from flask import abort
 from sqlalchemy.orm import selectinload
 
+from portal.errors import RuleError
 from portal.extensions import db
 from portal.models import KampungKB, PokjaPosition, Wilayah
 from portal.models.pokja import SEKSI
@@ -12,8 +13,8 @@ REQUIRED_SLOTS = [("pengarah", None), ("ketua", None), ("sekretaris", None), ("b
 ]
 
 
-class KampungError(ValueError):
-    """A Kampung KB change that breaks a rule; the message is for the user."""
+class KampungError(RuleError):
+    """A Kampung KB change that breaks a rule."""
 
 
 def get_kampung_or_404(kampung_id, user, permission="can_view"):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.blueprints.plans import workflow
 from portal.blueprints.plans.reading import SOURCE_TYPES, read_funding, read_schedule
+from portal.errors import RuleError
 from portal.extensions import db
 from portal.models import FundingSource, Plan, PlanRow
 from portal.models.plan import PARTS
@@ -21,12 +22,8 @@ SCHEDULE_FIELDS = ("start_date", "end_date", "frequency", "interval", "day_of_mo
                    "week_of_month", "start_time", "duration_minutes", "duration_days")
 
 
-class PlanError(ValueError):
-    """A plan change that breaks a rule; ``field`` names the form field it belongs to."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class PlanError(RuleError):
+    """A plan change that breaks a rule."""
 
 
 class RowConflict(Exception):

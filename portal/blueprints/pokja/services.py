@@ -9,17 +9,14 @@ from flask import abort
 from wtforms.fields.choices import SelectChoice
 
 from portal import labels
+from portal.errors import RuleError
 from portal.extensions import db
 from portal.models import PokjaPosition, User
 from portal.models.pokja import ROLES, SEKSI, SEKSI_ROLES, SINGLE_HOLDER_ROLES
 
 
-class PokjaError(ValueError):
-    """A roster change that breaks a rule. ``field`` names the form field it belongs to."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
+class PokjaError(RuleError):
+    """A roster change that breaks a rule."""
 
 
 class PokjaConflict(Exception):
