@@ -4,3 +4,6 @@ from portal.models.user import User  # noqa: F401
 from portal.models.kampung import KampungKB  # noqa: F401
 from portal.models.pokja import PokjaPosition  # noqa: F401
 from portal.models.plan import FundingSource, Plan, PlanRow  # noqa: F401
+from portal.models.approval import Signature  # noqa: F401
+from portal.models.audit import AuditEntry  # noqa: F401
+from portal.models import locking  # noqa: F401,E402  (triggers and the flush guard)

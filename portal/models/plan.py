@@ -3,6 +3,7 @@
 A row's number within its part is its rank by ``position``; schedules are stored structured
 beside the text as written; funding is one or more typed sources with optional amounts.
 """
+import uuid
 from datetime import date, datetime, time, timezone
 
 from sqlalchemy import CheckConstraint, UniqueConstraint
@@ -36,19 +37,35 @@ class Plan(db.Model):
     revision: Mapped[int] = mapped_column(default=0)
     # Owned by portal.blueprints.plans.workflow; nothing else assigns it.
     status: Mapped[str] = mapped_column(db.String(20), default="draf")
+    # Counts submissions; a signature belongs to one (a returned plan needs signing again).
+    submission: Mapped[int] = mapped_column(default=0)
+    # The Lurah's note when returning; kept through the fixes until the next submission.
+    return_note: Mapped[str | None] = mapped_column(db.Text)
+    approved_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    # Printed on the signed document; the public verification page looks it up.
+    verification_code: Mapped[str | None] = mapped_column(db.String(14), unique=True)
+    # The approved plan this revision was copied from.
+    revises_id: Mapped[int | None] = mapped_column(db.ForeignKey("plan.id"))
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
 
     kampung = relationship("KampungKB")
     rows = relationship("PlanRow", back_populates="plan", order_by="PlanRow.position",
                         cascade="all, delete-orphan")
+    revises = relationship("Plan", remote_side=[id])
+    signatures = relationship("Signature", back_populates="plan", order_by="Signature.signed_at")
 
     def __repr__(self):
         return f"<Plan {self.kampung_id}/{self.year}>"
 
     @property
     def title(self):
-        return f"Rencana Kegiatan {self.year}"
+        suffix = f" Revisi {self.revision}" if self.revision else ""
+        return f"Rencana Kegiatan {self.year}{suffix}"
+
+    def current_signatures(self):
+        """Signatures of the current submission, by role ("ketua", "lurah")."""
+        return {s.role: s for s in self.signatures if s.submission == self.submission}
 
     def rows_in(self, part):
         return [r for r in self.rows if r.part == part]
@@ -60,7 +77,7 @@ class Plan(db.Model):
     def can_edit(self, user):
         """Sekretaris, Ketua, the Kampung KB's operator (and admins) edit while the workflow
         allows content changes."""
-        from portal.blueprints.plans.workflow import content_editable
+        from portal.models.workflow import content_editable
         if not user.is_authenticated or not content_editable(self):
             return False
         kampung = self.kampung
@@ -76,6 +93,9 @@ class PlanRow(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(db.ForeignKey("plan.id"), index=True)
+    # The activity's identity across revisions (copied into a revision, never edited): what a
+    # revision's comparison matches rows by, and later a calendar event's UID.
+    lineage: Mapped[str] = mapped_column(db.String(32), default=lambda: uuid.uuid4().hex)
     part: Mapped[str] = mapped_column(db.String(3))
     position: Mapped[int] = mapped_column(default=0)
     kegiatan: Mapped[str] = mapped_column(db.String(300))

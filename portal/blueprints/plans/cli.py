@@ -4,7 +4,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from portal.blueprints.plans import workflow
+from portal.models import workflow
 from portal.blueprints.plans.services import PlanError, export_plan, import_plan
 from portal.extensions import db
 from portal.models import KampungKB, Plan

@@ -8,7 +8,8 @@ from flask import Response, flash, json, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.kampung.services import get_kampung_or_404
-from portal.blueprints.plans import bp, workflow
+from portal.blueprints.plans import bp
+from portal.models import workflow
 from portal.blueprints.plans.forms import PlanCreateForm, RowForm
 from portal.blueprints.plans.services import (
     Filters, PlanError, RowConflict, add_row, copy_previous_year, create_plan, delete_row,

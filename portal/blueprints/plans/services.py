@@ -9,7 +9,9 @@ from datetime import date
 from flask import abort
 from sqlalchemy.orm import selectinload
 
-from portal.blueprints.plans import workflow
+from portal.models import workflow
+from portal import audit
+from portal.blueprints.plans import content
 from portal.blueprints.plans.reading import SOURCE_TYPES, read_funding, read_schedule
 from portal.errors import RuleError
 from portal.extensions import db
@@ -68,6 +70,7 @@ def create_plan(kampung, year, by):
     plan = Plan(kampung=kampung, year=year, status=workflow.INITIAL)
     db.session.add(plan)
     db.session.flush()
+    audit.record("plan.create", by=by, plan=plan)
     return plan
 
 
@@ -86,20 +89,28 @@ def copy_previous_year(kampung, year, by):
     # Loading last year's funding must not flush half-built rows.
     with db.session.no_autoflush:
         for old in source.rows:
-            row = PlanRow(plan=plan, part=old.part, position=old.position, seksi=old.seksi,
-                          target_count=old.target_count, schedule_text=old.schedule_text,
-                          schedule_problems=old.schedule_problems, funding_text=old.funding_text,
-                          funding_problems=old.funding_problems)
-            for name in ROW_TEXT_FIELDS:
-                setattr(row, name, getattr(old, name))
-            for name in SCHEDULE_FIELDS:
-                setattr(row, name, getattr(old, name))
+            row = clone_row(old, plan)
             row.start_date, row.end_date = _next_year(old.start_date), _next_year(old.end_date)
-            row.funding_sources = [FundingSource(position=s.position, type=s.type, detail=s.detail, amount=s.amount)
-                                   for s in old.funding_sources]
-            db.session.add(row)
     db.session.flush()
+    audit.record("plan.copy", by=by, plan=plan, changes={"disalin dari": [None, source.title]})
     return plan
+
+
+def clone_row(old, plan, lineage=None):
+    """A copy of ``old`` (content only, no progress) added to ``plan``; a new lineage unless one
+    is given (a revision keeps the activity's identity, a new year does not)."""
+    row = PlanRow(plan=plan, part=old.part, position=old.position, seksi=old.seksi,
+                  target_count=old.target_count, schedule_text=old.schedule_text,
+                  schedule_problems=old.schedule_problems, funding_text=old.funding_text,
+                  funding_problems=old.funding_problems)
+    if lineage:
+        row.lineage = lineage
+    for name in ROW_TEXT_FIELDS + SCHEDULE_FIELDS:
+        setattr(row, name, getattr(old, name))
+    row.funding_sources = [FundingSource(position=s.position, type=s.type, detail=s.detail, amount=s.amount)
+                           for s in old.funding_sources]
+    db.session.add(row)
+    return row
 
 
 def _check_year(kampung, year):
@@ -123,33 +134,38 @@ def _next_year(value):
 
 def add_row(plan, data, by):
     """Add a row at the end of its part. Raises PlanError."""
-    _check_editable(plan)
     part = data.get("part")
     if part not in PARTS:
         raise PlanError("Bagian tidak dikenal.", "part")
+    _check_editable(plan, by)
     row = PlanRow(plan=plan, part=part, position=_next_position(plan, part))
     _apply(row, data)
     db.session.add(row)
     db.session.flush()
+    _record_row("row.add", row, {}, by)
     return row
 
 
 def update_row(row, data, by):
     """Change a row. Raises RowConflict when the form's version is stale, PlanError on bad data."""
-    _check_editable(row.plan)
     if data.get("version") != row.version:
         raise RowConflict(snapshot(row))
+    _check_editable(row.plan, by)
+    before = content.readable(content.row_content(row))
     if data.get("part") in PARTS and data["part"] != row.part:
         row.part, row.position = data["part"], _next_position(row.plan, data["part"])
     _apply(row, data)
     row.version += 1
     db.session.flush()
+    _record_row("row.update", row, before, by)
     return row
 
 
 def delete_row(row, by):
-    _check_editable(row.plan)
+    _check_editable(row.plan, by)
     plan = row.plan
+    audit.record("row.delete", by=by, plan=plan, obj=row,
+                 changes=audit.diff(content.readable(content.row_content(row)), {}))
     db.session.delete(row)
     db.session.flush()
     db.session.expire(plan, ["rows"])
@@ -157,7 +173,7 @@ def delete_row(row, by):
 
 def move_row(row, direction, by):
     """Swap a row with its neighbour in the part (direction -1 up, +1 down); no-op at the ends."""
-    _check_editable(row.plan)
+    _check_editable(row.plan, by)
     siblings = row.plan.rows_in(row.part)
     index = siblings.index(row)
     other_index = index + direction
@@ -166,6 +182,8 @@ def move_row(row, direction, by):
         row.position, other.position = other.position, row.position
         if row.position == other.position:  # legacy equal positions: make them distinct
             row.position += direction
+        audit.record("row.move", by=by, plan=row.plan, obj=row,
+                     changes={"Nomor": [index + 1, other_index + 1], "Kegiatan": [row.kegiatan, row.kegiatan]})
     db.session.flush()
     db.session.refresh(row.plan, ["rows"])
 
@@ -174,9 +192,19 @@ def _next_position(plan, part):
     return max((r.position for r in plan.rows_in(part)), default=0) + 1
 
 
-def _check_editable(plan):
+def _check_editable(plan, by):
+    """Refuse changes to a submitted or approved plan; the first fix to a returned plan takes
+    it back to Draf."""
     if not workflow.content_editable(plan):
         raise PlanError(f"Rencana berstatus {workflow.label(plan)}; isinya tidak dapat diubah.")
+    if plan.status == "dikembalikan":
+        plan.status = "draf"
+        audit.record("plan.reopen", by=by, plan=plan, changes={"status": ["Dikembalikan", "Draf"]})
+
+
+def _record_row(action, row, before, by):
+    after = content.readable(content.row_content(row))
+    audit.record(action, by=by, plan=row.plan, obj=row, changes=audit.diff(before, after))
 
 
 def _apply(row, data):
@@ -328,29 +356,19 @@ FORMAT_VERSION = 1
 
 def export_plan(plan):
     """The whole plan as the JSON interchange document (docs/plan-json.md)."""
-    def iso(value):
-        return value.isoformat() if value is not None else None
-
+    rows = []
+    for number, r in content.ordered_rows(plan):
+        item = content.row_content(r, number)
+        del item["lineage"]  # an imported plan's rows are new activities
+        item["schedule"]["problems"] = r.schedule_problems.splitlines() if r.schedule_problems else []
+        item["funding"]["problems"] = r.funding_problems.splitlines() if r.funding_problems else []
+        rows.append(item)
     return {
         "format": FORMAT, "version": FORMAT_VERSION,
         "kampung": {"id": plan.kampung.id, "name": plan.kampung.name,
                     "desa": plan.kampung.desa.name, "desa_code": plan.kampung.desa.code},
         "year": plan.year, "revision": plan.revision, "status": plan.status,
-        "rows": [{
-            "part": r.part, "number": r.number, "kegiatan": r.kegiatan, "description": r.description,
-            "pelaksana": r.pelaksana, "seksi": r.seksi, "sasaran": r.sasaran,
-            "target_count": r.target_count, "target_unit": r.target_unit, "mitra": r.mitra, "place": r.place,
-            "schedule": {"text": r.schedule_text, "start_date": iso(r.start_date), "end_date": iso(r.end_date),
-                         "frequency": r.frequency, "interval": r.interval, "day_of_month": r.day_of_month,
-                         "weekday": r.weekday, "week_of_month": r.week_of_month,
-                         "start_time": r.start_time.strftime("%H:%M") if r.start_time else None,
-                         "duration_minutes": r.duration_minutes, "duration_days": r.duration_days,
-                         "problems": r.schedule_problems.splitlines() if r.schedule_problems else []},
-            "funding": {"text": r.funding_text,
-                        "problems": r.funding_problems.splitlines() if r.funding_problems else [],
-                        "sources": [{"type": s.type, "detail": s.detail, "amount": s.amount}
-                                    for s in r.funding_sources]},
-        } for part in PARTS for r in plan.rows_in(part)],
+        "rows": rows,
     }
 
 
@@ -394,4 +412,5 @@ def import_plan(document, kampung, year, by):
         except (PlanError, ValueError, TypeError, AttributeError) as exc:
             raise PlanError(f"Baris {index}: {exc}") from exc
     db.session.flush()
+    audit.record("plan.import", by=by, plan=plan, changes={"kegiatan": [None, len(rows)]})
     return plan

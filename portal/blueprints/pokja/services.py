@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import abort
 from wtforms.fields.choices import SelectChoice
 
-from portal import labels
+from portal import audit, labels
 from portal.errors import RuleError
 from portal.extensions import db
 from portal.models import PokjaPosition, User
@@ -115,6 +115,8 @@ def add_position(kampung, data, by):
     )
     db.session.add(position)
     db.session.flush()
+    audit.record("position.add", by=by, kampung=kampung, obj=position,
+                 changes=audit.diff({}, {"jabatan": position.title, **snapshot(position)}))
     return position
 
 
@@ -128,12 +130,15 @@ def update_position(position, data, by):
         raise PokjaError("Tanggal mulai tidak boleh setelah tanggal berakhir.", "started_on")
     user = _account(data.get("username"))
     _check_slot_free(position.kampung, position.role, position.seksi, data["started_on"], exclude=position)
+    before = snapshot(position)
     position.person_name = data["person_name"].strip()
     position.started_on = data["started_on"]
     position.note = (data.get("note") or "").strip() or None
     position.user = user
     position.version += 1
     db.session.flush()
+    audit.record("position.update", by=by, kampung=position.kampung, obj=position,
+                 changes={"jabatan": [position.title, position.title], **audit.diff(before, snapshot(position))})
     return position
 
 
@@ -146,6 +151,8 @@ def end_position(position, ended_on, by):
     position.ended_on = ended_on
     position.version += 1
     db.session.flush()
+    audit.record("position.end", by=by, kampung=position.kampung, obj=position,
+                 changes={"jabatan": [position.title, position.title], "berakhir": [None, ended_on.isoformat()]})
     return position
 
 
