@@ -1,6 +1,7 @@
 """Error pages in Bahasa Indonesia; htmx requests get a small fragment instead of a page."""
 from flask import flash, redirect, request, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Conflict
 
 from portal.extensions import db, htmx
 from portal.rendering import render
@@ -26,6 +27,16 @@ def init_app(app):
     for code in MESSAGES:
         app.register_error_handler(code, handle)
 
+    @app.errorhandler(StateConflict)
+    def state_conflict(error):
+        """An action the object's state no longer allows (a plan submitted or signed since the
+        page was loaded): say why; htmx shows it in the message area, not in the form's place."""
+        response = render("errors/error.html", block="error", status=409, code=409,
+                          title="Tidak dapat diubah", message=error.description)
+        if htmx:
+            response.headers.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
+        return response
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         """A page left open too long: say so and send the user back to a fresh copy of it."""
@@ -41,6 +52,11 @@ def _same_origin_referrer():
     if ref and ref.startswith(request.host_url):
         return "/" + ref[len(request.host_url):]
     return None
+
+
+class StateConflict(Conflict):
+    """Raise with an Indonesian ``description``: the request is allowed for this user, but not
+    in the object's current state."""
 
 
 class RuleError(ValueError):

@@ -51,6 +51,20 @@ def schedule_summary(row):
     return " · ".join(parts)
 
 
+def waktu(moment, zone):
+    """"23 November 2026 pukul 14.05 WIB": a stored moment (naive means UTC, as SQLite gives it
+    back) in the IANA zone ``zone``."""
+    if moment is None:
+        return ""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(ZoneInfo(zone))
+    abbreviation = labels.TIMEZONES.get(zone, zone)
+    return f"{tanggal(local)} pukul {local:%H.%M} {abbreviation}"
+
+
 def csrf_field():
     """The hidden CSRF input for small forms that have no WTForms form object."""
     from flask_wtf.csrf import generate_csrf
@@ -69,6 +83,7 @@ def init_app(app):
     app.jinja_env.filters["rupiah"] = rupiah
     app.jinja_env.filters["schedule_summary"] = schedule_summary
     app.jinja_env.filters["tanggal"] = tanggal
+    app.jinja_env.filters["waktu"] = waktu
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

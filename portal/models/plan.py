@@ -74,14 +74,17 @@ class Plan(db.Model):
     def can_view(self, user):
         return self.kampung.can_view(user)
 
-    def can_edit(self, user):
-        """Sekretaris, Ketua, the Kampung KB's operator (and admins) edit while the workflow
-        allows content changes."""
-        from portal.models.workflow import content_editable
-        if not user.is_authenticated or not content_editable(self):
+    def may_edit_content(self, user):
+        """Sekretaris, Ketua, the Kampung KB's operator and admins edit plan content, in the
+        states that allow it (``can_edit``)."""
+        if not user.is_authenticated:
             return False
         kampung = self.kampung
         return user.is_platform_admin or kampung.is_operated_by(user) or user.holds(kampung, "ketua", "sekretaris")
+
+    def can_edit(self, user):
+        from portal.models.workflow import content_editable
+        return content_editable(self) and self.may_edit_content(user)
 
 
 class PlanRow(db.Model):

@@ -2,6 +2,7 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.home import bp
 from portal.blueprints.kampung.services import kampungs_for_home, vacancies
+from portal.blueprints.plans.approval import waiting_for
 from portal.rendering import render
 
 
@@ -15,6 +16,7 @@ def index():
             "kampung": kampung,
             "positions": current_user.active_positions(kampung),
             "vacancies": vacancies(kampung) if kampung.can_manage_roster(current_user) else [],
+            "waiting": waiting_for(current_user, kampung),
         })
     return render("home/index.html", cards=cards)
 

@@ -39,21 +39,22 @@ def perform(plan, name, by, password=None, note=None):
         raise PlanError(f"Catatan terlalu panjang (paling banyak {NOTE_MAX} karakter).", "note")
 
     before = plan.status
+    # Everything that queries (and so autoflushes) comes before the status changes: once the
+    # plan is flushed as approved, the flush guard freezes it.
+    code = _new_code() if name == "setujui" else None
     if name == "ajukan":
         plan.submission += 1
         plan.return_note = None
     elif name == "kembalikan":
         plan.return_note = note
+    signature = _sign(plan, by, "lurah" if name == "setujui" else "ketua") if signs else None
     plan.status = transition.target
-    signature = None
-    if signs:
-        signature = _sign(plan, by, "lurah" if name == "setujui" else "ketua")
     if name == "setujui":
         plan.approved_at = signature.signed_at
-        plan.verification_code = _new_code()
-    changes = {"status": [workflow.STATES[before], workflow.STATES[plan.status]]}
+        plan.verification_code = code
+    changes = {"Status": [workflow.STATES[before], workflow.STATES[plan.status]]}
     if signature is not None:
-        changes["sha256"] = [None, signature.content_hash]
+        changes["Sidik isi (SHA-256)"] = [None, signature.content_hash]
     audit.record(f"plan.{name}", by=by, plan=plan, changes=changes, note=note or None)
     db.session.flush()
     return signature
@@ -126,7 +127,7 @@ def create_revision(plan, by):
         for row in plan.rows:
             clone_row(row, revision, lineage=row.lineage)
     db.session.flush()
-    audit.record("plan.revise", by=by, plan=revision, changes={"revisi": [plan.revision, revision.revision]})
+    audit.record("plan.revise", by=by, plan=revision, changes={"Revisi": [plan.revision, revision.revision]})
     return revision
 
 

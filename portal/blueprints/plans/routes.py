@@ -4,11 +4,12 @@ The plan page is one template. Filters are a GET form whose query string is the 
 back button works); htmx swaps only the ``plan_body`` block. A row change answers with the
 changed part and the totals as an out-of-band swap (``part_changed`` block).
 """
-from flask import Response, flash, json, redirect, request, url_for
+from flask import Response, abort, flash, json, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from portal import audit
 from portal.blueprints.kampung.services import get_kampung_or_404
-from portal.blueprints.plans import bp
+from portal.blueprints.plans import approval, bp
 from portal.models import workflow
 from portal.blueprints.plans.forms import PlanCreateForm, RowForm
 from portal.blueprints.plans.services import (
@@ -52,7 +53,21 @@ def _page(plan, status=200, block="plan_body", **state):
     return render("plans/plan.html", block=block, status=status, plan=plan, parts=parts,
                   filters=filters, totals=source_totals(shown), grand_total=sum(p["total"] for p in parts),
                   shown_count=len(shown), can_edit=plan.can_edit(current_user), workflow=workflow, parts_all=PARTS,
-                  **state)
+                  approval_state=_approval_state(plan), **state)
+
+
+def _approval_state(plan):
+    """What the status panel shows: versions of the year, signatures, what the user may do."""
+    all_versions = approval.versions(plan)
+    in_force = approval.in_force(all_versions)
+    pending = approval.open_revision(all_versions)
+    may_revise = (plan is in_force and pending is None and plan.kampung.can_manage_roster(current_user))
+    return {
+        "in_force": in_force, "pending": pending if pending is not plan else None,
+        "superseded": plan.status == "disetujui" and in_force is not plan,
+        "signatures": plan.current_signatures(), "actions": workflow.available(plan, current_user),
+        "signs_on_submit": workflow.signs_on_submit(plan, current_user), "may_revise": may_revise,
+    }
 
 
 @bp.route("/rencana/<int:plan_id>")
@@ -161,6 +176,66 @@ def move(plan_id, row_id):
     row = get_row_or_404(plan, row_id)
     move_row(row, -1 if request.form.get("arah") == "naik" else 1, by=current_user)
     return _changed(plan, row.part, f"Urutan \u201c{row.kegiatan}\u201d diubah.")
+
+
+@bp.route("/rencana/<int:plan_id>/aksi/<name>", methods=["POST"])
+@login_required
+def transition(plan_id, name):
+    """Submit, countersign, return or approve. A refusal (role or state) answers 409 with the
+    reason; a wrong password or missing note 422 with the message beside the field."""
+    plan = get_plan_or_404(plan_id, current_user)
+    if name not in workflow.TRANSITIONS:
+        abort(404)
+    try:
+        approval.perform(plan, name, current_user, password=request.form.get("password"),
+                         note=request.form.get("note"))
+    except approval.TransitionRefused as exc:
+        db.session.rollback()
+        return _page(get_plan_or_404(plan_id, current_user), status=409, block=None, refused=str(exc))
+    except PlanError as exc:
+        db.session.rollback()
+        plan = get_plan_or_404(plan_id, current_user)
+        return _page(plan, status=422, block=None, action_name=name,
+                     action_error={exc.field: str(exc)}, action_note=request.form.get("note", ""))
+    db.session.commit()
+    flash(workflow.TRANSITIONS[name].done, "success")
+    return redirect(url_for("plans.show", plan_id=plan.id))
+
+
+@bp.route("/rencana/<int:plan_id>/revisi", methods=["POST"])
+@login_required
+def revise(plan_id):
+    plan = get_plan_or_404(plan_id, current_user)
+    if not plan.kampung.can_manage_roster(current_user):
+        abort(403)
+    try:
+        revision = approval.create_revision(plan, by=current_user)
+    except PlanError as exc:
+        db.session.rollback()
+        return _page(get_plan_or_404(plan_id, current_user), status=409, block=None, refused=str(exc))
+    db.session.commit()
+    flash(f"{revision.title} dibuat sebagai draf. {plan.title} tetap berlaku sampai revisi disetujui.", "success")
+    return redirect(url_for("plans.show", plan_id=revision.id))
+
+
+@bp.route("/rencana/<int:plan_id>/perbandingan")
+@login_required
+def compare(plan_id):
+    """A revision beside the version it revises, field by field."""
+    plan = get_plan_or_404(plan_id, current_user)
+    if plan.revises is None:
+        abort(404)
+    return render("plans/compare.html", plan=plan, old=plan.revises, changes=approval.comparison(plan),
+                  workflow=workflow)
+
+
+@bp.route("/rencana/<int:plan_id>/riwayat")
+@login_required
+def history(plan_id):
+    plan = get_plan_or_404(plan_id, current_user)
+    entries = audit.entries_for_plan(plan)
+    return render("plans/history.html", plan=plan, entries=list(reversed(entries)), chain=audit.check(entries),
+                  actions=audit.ACTIONS, changes_of=lambda e: json.loads(e.changes) if e.changes else {})
 
 
 @bp.route("/rencana/<int:plan_id>/ekspor.json")

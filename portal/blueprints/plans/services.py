@@ -13,7 +13,7 @@ from portal.models import workflow
 from portal import audit
 from portal.blueprints.plans import content
 from portal.blueprints.plans.reading import SOURCE_TYPES, read_funding, read_schedule
-from portal.errors import RuleError
+from portal.errors import RuleError, StateConflict
 from portal.extensions import db
 from portal.models import FundingSource, Plan, PlanRow
 from portal.models.plan import PARTS
@@ -45,6 +45,8 @@ def get_plan_or_404(plan_id, user, permission="can_view"):
     if plan is None or not plan.can_view(user):
         abort(404)
     if not getattr(plan, permission)(user):
+        if permission == "can_edit" and plan.may_edit_content(user) and not workflow.content_editable(plan):
+            raise StateConflict(_locked_message(plan))
         abort(403)
     return plan
 
@@ -92,7 +94,7 @@ def copy_previous_year(kampung, year, by):
             row = clone_row(old, plan)
             row.start_date, row.end_date = _next_year(old.start_date), _next_year(old.end_date)
     db.session.flush()
-    audit.record("plan.copy", by=by, plan=plan, changes={"disalin dari": [None, source.title]})
+    audit.record("plan.copy", by=by, plan=plan, changes={"Disalin dari": [None, source.title]})
     return plan
 
 
@@ -196,10 +198,16 @@ def _check_editable(plan, by):
     """Refuse changes to a submitted or approved plan; the first fix to a returned plan takes
     it back to Draf."""
     if not workflow.content_editable(plan):
-        raise PlanError(f"Rencana berstatus {workflow.label(plan)}; isinya tidak dapat diubah.")
+        raise PlanError(_locked_message(plan))
     if plan.status == "dikembalikan":
         plan.status = "draf"
-        audit.record("plan.reopen", by=by, plan=plan, changes={"status": ["Dikembalikan", "Draf"]})
+        audit.record("plan.reopen", by=by, plan=plan, changes={"Status": ["Dikembalikan", "Draf"]})
+
+
+def _locked_message(plan):
+    hint = (" Untuk mengubahnya, buat revisi." if plan.status == "disetujui"
+            else " Tunggu keputusan Lurah/Kepala Desa.")
+    return f"Rencana berstatus {workflow.label(plan)}; isinya tidak dapat diubah.{hint}"
 
 
 def _record_row(action, row, before, by):
@@ -412,5 +420,5 @@ def import_plan(document, kampung, year, by):
         except (PlanError, ValueError, TypeError, AttributeError) as exc:
             raise PlanError(f"Baris {index}: {exc}") from exc
     db.session.flush()
-    audit.record("plan.import", by=by, plan=plan, changes={"kegiatan": [None, len(rows)]})
+    audit.record("plan.import", by=by, plan=plan, changes={"Jumlah kegiatan": [None, len(rows)]})
     return plan

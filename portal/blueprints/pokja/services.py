@@ -116,7 +116,7 @@ def add_position(kampung, data, by):
     db.session.add(position)
     db.session.flush()
     audit.record("position.add", by=by, kampung=kampung, obj=position,
-                 changes=audit.diff({}, {"jabatan": position.title, **snapshot(position)}))
+                 changes=audit.diff({}, {"Jabatan": position.title, **_readable(position)}))
     return position
 
 
@@ -130,7 +130,7 @@ def update_position(position, data, by):
         raise PokjaError("Tanggal mulai tidak boleh setelah tanggal berakhir.", "started_on")
     user = _account(data.get("username"))
     _check_slot_free(position.kampung, position.role, position.seksi, data["started_on"], exclude=position)
-    before = snapshot(position)
+    before = _readable(position)
     position.person_name = data["person_name"].strip()
     position.started_on = data["started_on"]
     position.note = (data.get("note") or "").strip() or None
@@ -138,7 +138,7 @@ def update_position(position, data, by):
     position.version += 1
     db.session.flush()
     audit.record("position.update", by=by, kampung=position.kampung, obj=position,
-                 changes={"jabatan": [position.title, position.title], **audit.diff(before, snapshot(position))})
+                 changes={"Jabatan": [position.title, position.title], **audit.diff(before, _readable(position))})
     return position
 
 
@@ -152,7 +152,7 @@ def end_position(position, ended_on, by):
     position.version += 1
     db.session.flush()
     audit.record("position.end", by=by, kampung=position.kampung, obj=position,
-                 changes={"jabatan": [position.title, position.title], "berakhir": [None, ended_on.isoformat()]})
+                 changes={"Jabatan": [position.title, position.title], "Berhenti per": [None, ended_on.isoformat()]})
     return position
 
 
@@ -164,6 +164,12 @@ def snapshot(position):
         "started_on": position.started_on,
         "note": position.note or "",
     }
+
+
+def _readable(position):
+    """The position's fields as the audit trail shows them."""
+    return {"Nama": position.person_name, "Akun": position.user.username if position.user else None,
+            "Mulai": position.started_on.isoformat(), "Catatan": position.note}
 
 
 def _account(username):
