@@ -1,4 +1,4 @@
-"""CLI: `flask --app wsgi seed demo|logins` and `flask --app wsgi users create`."""
+"""CLI: `flask --app wsgi seed demo|logins`, `users create`, `audit verify`."""
 import sys
 
 import click
@@ -9,6 +9,7 @@ from portal.extensions import db
 
 seed_cli = AppGroup("seed", help="Data demo dari dokumen rujukan (ditolak di produksi).")
 users_cli = AppGroup("users", help="Kelola akun pengguna.")
+audit_cli = AppGroup("audit", help="Jejak audit (riwayat perubahan berantai hash).")
 
 
 @seed_cli.command("demo")
@@ -70,8 +71,23 @@ def users_create(username, name, phone, operator_area, admin):
     click.echo(f"Akun {username} dibuat.")
 
 
+@audit_cli.command("verify")
+def audit_verify():
+    """Periksa seluruh rantai riwayat; keluar dengan kode 1 bila ada catatan yang diubah atau
+    dihapus."""
+    from portal import audit
+    result = audit.check_all()
+    if result.intact:
+        click.echo(f"Rantai riwayat utuh: {result.checked} catatan diperiksa.")
+        return
+    for seq, reason in result.broken:
+        click.echo(f"Catatan no. {seq}: {reason}", err=True)
+    raise SystemExit(1)
+
+
 def init_app(app):
     from portal.blueprints.plans.cli import plan_cli
     app.cli.add_command(plan_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from tests.pg_cluster import engine_for, running_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_TABLES = {"wilayah", "user", "kampung_kb", "pokja_position", "plan", "plan_row", "funding_source"}
+APP_TABLES = {"wilayah", "user", "kampung_kb", "pokja_position", "plan", "plan_row", "funding_source",
+              "signature", "audit_entry"}
 
 
 def flask_cli(database_url, *args):
@@ -56,6 +57,23 @@ def alembic_versions(database_url):
     try:
         with engine.connect() as conn:
             return list(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    finally:
+        engine.dispose()
+
+
+def triggers(database_url):
+    """The lock triggers as the database describes them: name → definition (and, on
+    PostgreSQL, the trigger functions' source)."""
+    engine = engine_for(database_url)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                return dict(conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
+            found = dict(conn.execute(sa.text(
+                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")).all())
+            found.update(conn.execute(sa.text(
+                "SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'portal\\_%'")).all())
+            return found
     finally:
         engine.dispose()
 
@@ -112,6 +130,26 @@ def test_downgrade_to_base_and_back(db_url):
     # And the empty database takes the migrations again.
     ok(flask_cli(db_url, "db", "upgrade"))
     assert APP_TABLES <= table_names(db_url)
+
+
+def test_migration_triggers_match_the_models(db_url, tmp_path, request):
+    """The migration keeps a frozen copy of the lock triggers; the models create them for
+    ``create_all``. Both must give the same triggers."""
+    ok(flask_cli(db_url, "db", "upgrade"))
+    if db_url.startswith("sqlite"):
+        other = f"sqlite:///{tmp_path / 'create_all.db'}"
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        cluster.admin("DROP DATABASE IF EXISTS portal_create_all WITH (FORCE)", "CREATE DATABASE portal_create_all")
+        other = cluster.url("portal_create_all")
+    script = "from portal import create_app\nfrom portal.extensions import db\n" \
+             "with create_app().app_context(): db.create_all()"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PORTAL_"))}
+    env.update(DATABASE_URL=other, SECRET_KEY="migration-test-secret", PORTAL_ENV="development")
+    ok(subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120))
+    migrated = triggers(db_url)
+    assert len(migrated) >= 5
+    assert migrated == triggers(other)
 
 
 def test_migrated_schema_matches_models(db_url):

@@ -23,7 +23,8 @@ def plan_list(as_json):
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
     for item in items:
-        click.echo(f"{item['id']:>5}  {item['year']}  {workflow.STATES[item['status']]:<10} "
+        revision = f"rev {item['revision']}" if item["revision"] else "      "
+        click.echo(f"{item['id']:>5}  {item['year']} {revision} {workflow.STATES[item['status']]:<12} "
                    f"{item['rows']:>3} kegiatan  {item['kampung']} (id {item['kampung_id']})")
     if not items:
         click.echo("Belum ada rencana kegiatan.")
