@@ -42,8 +42,10 @@ def index(kampung_id):
                 return redirect(url_for("plans.show", plan_id=plan.id))
     elif not form.year.data:
         form.year.data = kampung.today().year + (1 if kampung.today().month >= 10 else 0)
+    plans = plans_of(kampung)
+    in_force = {approval.in_force([p for p in plans if p.year == year]) for year in {p.year for p in plans}}
     return render("plans/index.html", status=422 if form.errors else 200, kampung=kampung,
-                  plans=plans_of(kampung), form=form, may_create=may_create, workflow=workflow)
+                  plans=plans, in_force=in_force, form=form, may_create=may_create, workflow=workflow)
 
 
 def _page(plan, status=200, block="plan_body", **state):
