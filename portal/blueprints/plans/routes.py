@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from portal import audit
 from portal.blueprints.kampung.services import get_kampung_or_404
-from portal.blueprints.plans import approval, bp
+from portal.blueprints.plans import approval, bp, content
 from portal.models import workflow
 from portal.blueprints.plans.forms import PlanCreateForm, RowForm
 from portal.blueprints.plans.services import (
@@ -64,10 +64,14 @@ def _approval_state(plan):
     in_force = approval.in_force(all_versions)
     pending = approval.open_revision(all_versions)
     may_revise = (plan is in_force and pending is None and plan.kampung.can_manage_roster(current_user))
+    signatures = plan.current_signatures()
     return {
+        # Signed content that no longer hashes to its signature was changed outside the portal.
+        "tampered": any(s.content_hash != content.content_hash(plan) for s in signatures.values())
+        if plan.status == "disetujui" else False,
         "in_force": in_force, "pending": pending if pending is not plan else None,
         "superseded": plan.status == "disetujui" and in_force is not plan,
-        "signatures": plan.current_signatures(), "actions": workflow.available(plan, current_user),
+        "signatures": signatures, "actions": workflow.available(plan, current_user),
         "signs_on_submit": workflow.signs_on_submit(plan, current_user), "may_revise": may_revise,
     }
 
