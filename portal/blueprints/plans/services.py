@@ -80,9 +80,10 @@ def copy_previous_year(kampung, year, by):
     """Start ``year``'s draft from last year's rows: schedules move one year, progress is not
     copied. Raises PlanError when there is no plan for last year or ``year`` exists."""
     _check_year(kampung, year)
+    # The version in force (newest approved revision), else the newest draft.
     source = db.session.scalar(
         db.select(Plan).where(Plan.kampung_id == kampung.id, Plan.year == year - 1)
-        .order_by(Plan.revision.desc()).limit(1)
+        .order_by((Plan.status == "disetujui").desc(), Plan.revision.desc()).limit(1)
     )
     if source is None:
         raise PlanError(f"Belum ada rencana kegiatan {year - 1} untuk disalin.", "year")
