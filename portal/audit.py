@@ -60,7 +60,8 @@ def record(action, *, by, kampung=None, plan=None, obj=None, changes=None, note=
     db.session.flush()  # the change first: on SQLite this takes the write lock the chain needs
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('audit_entry'))"))
-    last = db.session.execute(db.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    last = db.session.execute(
+        db.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     entry = AuditEntry(
         seq=(last.seq + 1) if last else 1,
         at=datetime.now(timezone.utc),

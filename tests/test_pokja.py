@@ -229,3 +229,31 @@ def test_ending_today_takes_effect_today(pokja, client, login):
     r = client.post(f"/kampung/{kampung.id}/pokja/jabatan", data={
         "group": "pelaksana", "role": "ketua", "person_name": "Pengganti", "started_on": today})
     assert r.status_code == 302
+
+
+def test_roster_changes_are_in_the_audit_trail(pokja, client, login, db):
+    """Adding, changing and ending a position each leave a chained entry: who, which position,
+    from which value to which."""
+    import json
+
+    from portal import audit
+    from portal.models import AuditEntry
+
+    login("sekretaris")
+    kampung = pokja["kampung"]
+    base = f"/kampung/{kampung.id}/pokja/jabatan"
+    assert client.post(base, data={"group": "seksi-data", "role": "anggota_seksi", "seksi": "data",
+                                   "person_name": "Siti Aminah", "started_on": "2025-03-01"}).status_code == 302
+    position = db.session.scalar(db.select(PokjaPosition).filter_by(person_name="Siti Aminah"))
+    assert client.post(f"{base}/{position.id}", data={"person_name": "Siti Aminah S.", "started_on": "2025-03-01",
+                                                      "version": position.version}).status_code == 302
+    assert client.post(f"{base}/{position.id}/akhiri", data={"ended_on": "2025-09-01"}).status_code == 302
+
+    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.object_id == position.id,
+                                                             AuditEntry.object_type == "pokja_position")
+                                 .order_by(AuditEntry.seq)).all()
+    assert [e.action for e in entries] == ["position.add", "position.update", "position.end"]
+    assert all(e.kampung_id == kampung.id and e.user_id == pokja["sekretaris"].id for e in entries)
+    assert json.loads(entries[1].changes)["Nama"] == ["Siti Aminah", "Siti Aminah S."]
+    assert json.loads(entries[2].changes)["Berhenti per"] == [None, "2025-09-01"]
+    assert audit.check_all().intact

@@ -61,7 +61,8 @@ def statements(dialect):
                     f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
 
         out = []
-        for table, cols, locked_sql in (("plan_row", row_cols, row_locked), ("funding_source", source_cols, source_locked)):
+        for table, cols, locked_sql in (("plan_row", row_cols, row_locked),
+                                        ("funding_source", source_cols, source_locked)):
             out += [
                 trigger(f"{table}_locked_insert", "BEFORE INSERT", table, locked_sql.format("NEW")),
                 trigger(f"{table}_locked_update", f"BEFORE UPDATE OF {cols}", table,
@@ -166,14 +167,23 @@ def _guard(session, flush_context, instances):
                 raise ContentLocked(MESSAGE)
             continue
         if isinstance(obj, PlanRow):
-            row, plan = obj, obj.plan
+            link = "plan"
         elif isinstance(obj, FundingSource):
-            # An orphan being deleted has lost its row: the row it had is what counts.
-            row = obj.row or next(iter(inspect(obj).attrs.row.history.deleted), None)
-            plan = row.plan if row is not None else None
+            link = "row"
         else:
             continue
-        if obj in session.dirty and not (_changed_columns(obj) - NOT_CONTENT):
+        state = inspect(obj)
+        # An object taken out of its collection has lost its parent; the one it had counts.
+        parent = getattr(obj, link) or next(iter(state.attrs[link].history.deleted), None)
+        relinked = state.attrs[link].history.has_changes()
+        if obj in session.dirty and not relinked and not (_changed_columns(obj) - NOT_CONTENT):
             continue
+        plan = parent if link == "plan" else _parent_plan(parent)
         if _plan_locked(plan):
             raise ContentLocked(MESSAGE)
+
+
+def _parent_plan(row):
+    if row is None:
+        return None
+    return row.plan or next(iter(inspect(row).attrs.plan.history.deleted), None)

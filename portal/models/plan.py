@@ -36,7 +36,8 @@ class Plan(db.Model):
     # 0 is the original plan; revisions (next issue) count up from 1.
     revision: Mapped[int] = mapped_column(default=0)
     # Owned by portal.blueprints.plans.workflow; nothing else assigns it.
-    status: Mapped[str] = mapped_column(db.String(20), default="draf")
+    # (active_history: the flush guard needs the old value even when it was not loaded.)
+    status: Mapped[str] = mapped_column(db.String(20), default="draf", active_history=True)
     # Counts submissions; a signature belongs to one (a returned plan needs signing again).
     submission: Mapped[int] = mapped_column(default=0)
     # The Lurah's note when returning; kept through the fixes until the next submission.

@@ -155,7 +155,9 @@ def verify(code):
     plan = db.session.scalar(db.select(Plan).where(Plan.verification_code == code))
     if plan is None:
         return None
-    signatures = sorted(plan.current_signatures().values(), key=lambda s: s.signed_at)
+    # Ketua signs before the Lurah approves: order by role, which also avoids comparing an
+    # aware datetime with the naive one SQLite hands back.
+    signatures = sorted(plan.current_signatures().values(), key=lambda s: s.role != "ketua")
     stored = content.content_hash(plan)
     intact = all(s.content_hash == stored for s in signatures)
     copies_intact = all(s.stored_copy_intact for s in signatures)
