@@ -32,6 +32,10 @@ class DefaultConfig:
     DEFAULT_TIMEZONE = "Asia/Jakarta"
     MIN_PASSWORD_LENGTH = 8
 
+    # Photo evidence: outside the web root; None means instance/uploads.
+    UPLOAD_FOLDER = None
+    MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
 
 class TestingConfig(DefaultConfig):
     TESTING = True

@@ -83,6 +83,7 @@ def load_demo():
         _position(kampung, role, seksi, full_name, None)
     db.session.flush()
     _load_plan(kampung, DATA / "rencana_kegiatan_pgs_dua_2025.json")
+    _load_approved_year(kampung, 2026)
     return {
         "wilayah": db.session.scalar(db.select(db.func.count(Wilayah.id))),
         "kampung": db.session.scalar(db.select(db.func.count(KampungKB.id))),
@@ -105,6 +106,38 @@ def _load_plan(kampung, path):
             "sasaran": item["sasaran"], "mitra": item["mitra"], "seksi": _seksi_named_in(item["pelaksana"]),
             "schedule_text": item["waktu"], "funding_text": item["sumber_dana"],
         }, by=None)
+
+
+def _load_approved_year(kampung, year):
+    """DEMO, not from the documents: the 2025 plan copied to ``year``, submitted and signed by
+    the demo Ketua, approved by the demo Lurah, with progress up to the end of last month (as
+    the seed runs): past occurrences ticked off except for every third activity, left behind so
+    the dashboard has overdue items; this month's are left for the user to tick."""
+    from datetime import timedelta
+
+    from portal.blueprints.plans import approval
+    from portal.blueprints.plans.services import copy_previous_year
+    from portal.blueprints.progress.services import mark_occurrence, set_status
+    from portal.models import Plan
+    from portal.occurrences import planned_dates
+    if db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=year)):
+        return
+    plan = copy_previous_year(kampung, year, by=None)
+    ketua = db.session.scalar(db.select(User).filter_by(username="ketua"))
+    lurah = db.session.scalar(db.select(User).filter_by(username="lurah"))
+    approval.perform(plan, "ajukan", ketua, password=DEMO_PASSWORD)
+    approval.perform(plan, "setujui", lurah, password=DEMO_PASSWORD)
+    cutoff = kampung.today().replace(day=1) - timedelta(days=1)
+    for index, row in enumerate(plan.rows):
+        if index % 3 == 2 and not row.kegiatan.startswith("Gotong royong"):
+            continue
+        days = planned_dates(row)
+        for day in days:
+            if day <= cutoff:
+                mark_occurrence(row, day, "done", by=None)
+        if not days and row.start_date and row.start_date <= cutoff:  # a continuous activity
+            set_status(row, {"status": "selesai" if row.end_date and row.end_date <= cutoff else "berjalan"},
+                       by=None)
 
 
 def _seksi_named_in(pelaksana):
