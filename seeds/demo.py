@@ -58,6 +58,8 @@ DEMO_LOGINS = [
     ("seksi.layanan", "Ketua Seksi Layanan dan Rujukan — Kampung KB Kel. Pgs Dua"),
     ("seksi.lingkungan", "Ketua Seksi Penataan Lingkungan — Kampung KB Kel. Pgs Dua"),
     ("anggota", "Anggota Pokja — Kampung KB Kel. Pgs Dua"),
+    ("demo.ketua", "Ketua Pokja di 8 Kampung KB demo Barito Timur"),
+    ("demo.lurah", "Kepala Desa di 8 Kampung KB demo Barito Timur"),
 ]
 
 
@@ -84,6 +86,7 @@ def load_demo():
     db.session.flush()
     _load_plan(kampung, DATA / "rencana_kegiatan_pgs_dua_2025.json")
     _load_approved_year(kampung, 2026)
+    _load_barito_timur_demo(barito_timur, DATA / "rencana_kegiatan_pgs_dua_2025.json")
     return {
         "wilayah": db.session.scalar(db.select(db.func.count(Wilayah.id))),
         "kampung": db.session.scalar(db.select(db.func.count(KampungKB.id))),
@@ -138,6 +141,54 @@ def _load_approved_year(kampung, year):
         if not days and row.start_date and row.start_date <= cutoff:  # a continuous activity
             set_status(row, {"status": "selesai" if row.end_date and row.end_date <= cutoff else "berjalan"},
                        by=None)
+
+
+# Share of past occurrences ticked off in each demo Kampung KB of Barito Timur (2026; 2025 gets
+# ten points more), so the roll-up shows a spread and both NAIK and TURUN.
+BARITO_TIMUR_PROGRESS = (0.9, 0.75, 0.6, 0.45, 0.3, 0.85, 0.5, 0.2)
+
+
+def _load_barito_timur_demo(kabupaten, path):
+    """DEMO, not from the documents: a Kampung KB in the first desa of eight kecamatan of Barito
+    Timur, named "(demo)", each with the 004 form's rows as approved 2025 and 2026 plans and
+    progress at different levels, so the operator's roll-up has something to show."""
+    from datetime import timedelta
+
+    from portal.blueprints.plans import approval
+    from portal.blueprints.plans.services import add_row, create_plan
+    from portal.blueprints.progress.services import mark_occurrence
+    from portal.models import Plan
+    from portal.occurrences import planned_dates
+    document = json.loads(path.read_text(encoding="utf-8"))
+    ketua = _user("demo.ketua", "Ketua Demo Barito Timur", area=kabupaten)
+    lurah = _user("demo.lurah", "Kepala Desa Demo Barito Timur", area=kabupaten)
+    kecamatans = sorted((w for w in kabupaten.children if w.level == "kecamatan"), key=lambda w: w.code)[:8]
+    for index, kecamatan in enumerate(kecamatans):
+        desa = min((w for w in kecamatan.children if w.level == "desa"), key=lambda w: w.code)
+        kampung = db.session.scalar(db.select(KampungKB).filter_by(desa_id=desa.id))
+        if kampung is None:
+            kampung = KampungKB(name=f"Kampung KB {desa.name} (demo)", desa=desa)
+            db.session.add(kampung)
+        _position(kampung, "ketua", None, f"Ketua Pokja {desa.name} (demo)", ketua)
+        _position(kampung, "pengarah", None, f"Kepala Desa {desa.name} (demo)", lurah)
+        db.session.flush()
+        for year in (2025, 2026):
+            if db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=year)):
+                continue
+            plan = create_plan(kampung, year, by=None)
+            for item in document["rows"]:
+                add_row(plan, {"part": item["part"], "kegiatan": item["kegiatan"], "pelaksana": item["pelaksana"],
+                               "sasaran": item["sasaran"], "mitra": item["mitra"],
+                               "seksi": _seksi_named_in(item["pelaksana"]), "schedule_text": item["waktu"],
+                               "funding_text": item["sumber_dana"]}, by=None)
+            approval.perform(plan, "ajukan", ketua, password=DEMO_PASSWORD)
+            approval.perform(plan, "setujui", lurah, password=DEMO_PASSWORD)
+            share = min(1.0, BARITO_TIMUR_PROGRESS[index] + (0.1 if year == 2025 else 0))
+            cutoff = kampung.today().replace(day=1) - timedelta(days=1)
+            for row in plan.rows:
+                days = [d for d in planned_dates(row) if d <= cutoff]
+                for day in days[:round(len(days) * share)]:
+                    mark_occurrence(row, day, "done", by=None)
 
 
 def _seksi_named_in(pelaksana):

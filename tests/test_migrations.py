@@ -112,9 +112,9 @@ def test_demo_seed_loads_and_is_idempotent(db_url):
     first = ok(flask_cli(db_url, "seed", "demo"))
     assert "Data demo siap" in first.stdout
     counts = row_counts(db_url)
-    assert counts["kampung_kb"] == 1
-    assert counts["user"] == 10
-    assert counts["pokja_position"] == 14
+    assert counts["kampung_kb"] == 9  # Pgs Dua and eight demo Kampung KB in Barito Timur
+    assert counts["user"] == 12
+    assert counts["pokja_position"] == 30
     assert counts["wilayah"] > 100
 
     second = ok(flask_cli(db_url, "seed", "demo"))

@@ -92,3 +92,86 @@ def dashboard(plan):
                                                Column("date", "Jadwal", "date")],
                           sorted(upcoming, key=lambda r: r["date"])),
     }
+
+
+# -- roll-ups over an area ------------------------------------------------------------------------
+
+def _kampung_figures(plan, items):
+    """Plan status and progress figures of one Kampung KB's year."""
+    live = [a for a in items if a.status != "dibatalkan"]
+    planned = sum(s.amount or 0 for a in items for s in a.row.funding_sources)
+    spent = sum(a.spent for a in items)
+    stamps = [a.progress.updated_at for a in items if a.progress] + [r.created_at for a in items for r in a.realisations]
+    return {
+        "done_pct": round(100 * sum(a.status == "selesai" for a in live) / len(live)) if live else None,
+        "budget_pct": round(100 * spent / planned) if planned else None,
+        "overdue": sum(len(a.overdue) for a in live),
+        "last_update": max((s.date() for s in stamps), default=None),
+    }
+
+
+def change_label(now, before):
+    """TURUN / NAIK / TETAP, as the 003 deck marks year-over-year change; None without both."""
+    if now is None or before is None:
+        return None
+    return "NAIK" if now > before else ("TURUN" if now < before else "TETAP")
+
+
+def rollup(wilayah, year):
+    """One row per Kampung KB under ``wilayah``: plan status for ``year``, % activities done,
+    % budget realised, last update, overdue occurrences, and the change in % done against the
+    year before. Plans in force and their progress are loaded in a handful of queries."""
+    from sqlalchemy.orm import selectinload
+
+    from portal.blueprints.progress.services import activities_of_plans
+    from portal.models import KampungKB, PlanRow
+    from portal.models import workflow
+    kampungs = db.session.scalars(db.select(KampungKB).where(
+        KampungKB.desa_id.in_(wilayah.descendant_ids_query())).order_by(KampungKB.name)).all()
+    plans = db.session.scalars(db.select(Plan).where(
+        Plan.kampung_id.in_([k.id for k in kampungs]), Plan.year.in_((year, year - 1)))
+        .options(selectinload(Plan.rows).selectinload(PlanRow.funding_sources))
+        .order_by(Plan.revision)).all()
+    by_key = {}
+    for plan in plans:
+        by_key.setdefault((plan.kampung_id, plan.year), []).append(plan)
+    in_force = {key: approval.in_force(versions) for key, versions in by_key.items()}
+    figures = activities_of_plans([p for p in in_force.values() if p is not None])
+    rows = []
+    for k in kampungs:
+        versions = by_key.get((k.id, year), [])
+        current, previous = in_force.get((k.id, year)), in_force.get((k.id, year - 1))
+        now = _kampung_figures(current, figures[current.id]) if current else {}
+        before = _kampung_figures(previous, figures[previous.id]) if previous else {}
+        kecamatan = k.desa.parent
+        rows.append({
+            "kampung": k.name, "kampung_id": k.id, "desa": k.desa.display_name,
+            "kecamatan": kecamatan.name if kecamatan and kecamatan.level == "kecamatan" else "",
+            "status": ("Disetujui" if current else workflow.STATES[versions[-1].status]) if versions else "Belum ada",
+            "done_pct": now.get("done_pct"), "budget_pct": now.get("budget_pct"),
+            "overdue": now.get("overdue"), "last_update": now.get("last_update"),
+            "change": change_label(now.get("done_pct"), before.get("done_pct")),
+        })
+    return Table(f"Rekap Kampung KB {wilayah.display_name} {year}", [
+        Column("kampung", "Kampung KB"), Column("desa", "Desa/Kelurahan"), Column("kecamatan", "Kecamatan"),
+        Column("status", "Status rencana"), Column("done_pct", "Kegiatan selesai", "percent"),
+        Column("change", f"Dibanding {year - 1}"), Column("budget_pct", "Anggaran terealisasi", "percent"),
+        Column("overdue", "Jadwal terlambat", "int"), Column("last_update", "Pembaruan terakhir", "date")], rows)
+
+
+def by_kecamatan(table):
+    """The roll-up summed per kecamatan (for a kabupaten's view)."""
+    groups = OrderedDict()
+    for r in table.rows:
+        groups.setdefault(r["kecamatan"] or "(tanpa kecamatan)", []).append(r)
+    rows = []
+    for name, items in groups.items():
+        done = [r["done_pct"] for r in items if r["done_pct"] is not None]
+        rows.append({"kecamatan": name, "count": len(items),
+                     "approved": sum(r["status"] == "Disetujui" for r in items),
+                     "done_pct": round(sum(done) / len(done)) if done else None,
+                     "overdue": sum(r["overdue"] or 0 for r in items)})
+    return Table(table.title.replace("Rekap Kampung KB", "Rekap per kecamatan"), [
+        Column("kecamatan", "Kecamatan"), Column("count", "Kampung KB", "int"),
+        Column("approved", "Rencana disetujui", "int"), Column("done_pct", "Rata-rata kegiatan selesai", "percent"),
+        Column("overdue", "Jadwal terlambat", "int")], rows)

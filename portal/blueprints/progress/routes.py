@@ -216,3 +216,47 @@ def dashboard(kampung_id):
         }
     return render("progress/dashboard.html", kampung=kampung, plan=plan, year=year, years=years, data=data,
                   chart=chart)
+
+
+SORTABLE = ("kampung", "desa", "kecamatan", "status", "done_pct", "budget_pct", "overdue", "last_update")
+
+
+@bp.route("/wilayah/<int:wilayah_id>/rekap")
+@login_required
+def rollup(wilayah_id):
+    """Kampung KBs of a kecamatan or kabupaten (or province) for operators in scope and admins:
+    sortable, filterable by kecamatan and plan status, each linking to its dashboard."""
+    from flask import abort
+
+    from portal import tables
+    from portal.blueprints.progress.reports import by_kecamatan
+    from portal.blueprints.progress.reports import rollup as rollup_table
+    from portal.models import Wilayah
+    wilayah = db.session.get(Wilayah, wilayah_id)
+    scope = current_user.operator_scope
+    if wilayah is None or wilayah.level == "desa" or not (
+            current_user.is_platform_admin or (scope is not None and scope.contains(wilayah))):
+        abort(404)
+    year = request.args.get("tahun", type=int) or date.today().year
+    table = rollup_table(wilayah, year)
+    kecamatan, status = request.args.get("kecamatan", ""), request.args.get("status", "")
+    all_rows = table.rows
+    table.rows = [r for r in all_rows if (not kecamatan or r["kecamatan"] == kecamatan)
+                  and (not status or r["status"] == status)]
+    sort = request.args.get("urut", "kampung")
+    sort = sort if sort in SORTABLE else "kampung"
+    descending = request.args.get("arah") == "turun"
+    table.rows.sort(key=lambda r: (r[sort] is None, r[sort] if r[sort] is not None else 0), reverse=descending)
+    if descending:  # keep empty values last either way
+        table.rows.sort(key=lambda r: r[sort] is None)
+    summary = by_kecamatan(table) if wilayah.level in ("kabupaten", "provinsi") else None
+    if (download := request.args.get("unduh")):
+        name, _, fmt = download.partition(".")
+        chosen = {"rekap": table, "kecamatan": summary}.get(name)
+        if chosen is None:
+            abort(404)
+        return tables.export_response(chosen, fmt, f"rekap-{name}-{wilayah.id}-{year}")
+    return render("progress/rollup.html", wilayah=wilayah, year=year, table=table, summary=summary,
+                  kecamatans=sorted({r["kecamatan"] for r in all_rows if r["kecamatan"]}),
+                  statuses=sorted({r["status"] for r in all_rows}), sort=sort, descending=descending,
+                  kecamatan=kecamatan, status_filter=status)
