@@ -54,6 +54,9 @@ def update_status(plan_id, row_id):
                              "reason": form.reason.data, "version": form.version.data}, by=current_user)
         except ProgressConflict as exc:
             db.session.rollback()
+            # Saving again (after reading what is stored) overwrites it on purpose.
+            current = exc.current.pop("version")
+            form.version.data, form.version.raw_data = current, [str(current)]
             return _activity_page(plan, row, status=409, status_form=form, conflict=exc.current)
         except ProgressError as exc:
             db.session.rollback()

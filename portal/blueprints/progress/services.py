@@ -101,6 +101,8 @@ class Activity:
 
     @property
     def upcoming(self):
+        if self.status in ("selesai", "dibatalkan"):
+            return []
         return [o for o in self.occurrences if o.state in ("planned", "moved") and o.date >= self.today]
 
     def due_within(self, days):
@@ -154,7 +156,7 @@ def set_status(row, data, by):
     on bad data."""
     progress = _progress_for(row)
     if progress.id is not None and data.get("version") != progress.version:
-        raise ProgressConflict(snapshot(progress))
+        raise ProgressConflict({**snapshot(progress), "version": progress.version})
     status = data.get("status")
     if status not in STATUSES:
         raise ProgressError("Pilih status kegiatan.", "status")
@@ -192,6 +194,8 @@ def mark_occurrence(row, original, action, by, moved_to=None, reason=None):
     reason = (reason or "").strip() or None
     if action == "cancelled" and not reason:
         raise ProgressError("Tuliskan alasan pembatalan.", "alasan")
+    if original.year != row.plan.year:
+        raise ProgressError(f"Tanggal harus di tahun {row.plan.year}.", "tanggal")
     if action == "moved":
         if moved_to is None:
             raise ProgressError("Pilih tanggal pengganti.", "pindah_ke")
