@@ -85,7 +85,7 @@ def load_demo():
         _position(kampung, role, seksi, full_name, None)
     db.session.flush()
     _load_plan(kampung, DATA / "rencana_kegiatan_pgs_dua_2025.json")
-    _load_approved_year(kampung, 2026)
+    _load_approved_year(kampung, DATA / "rencana_kegiatan_pgs_dua_2025.json")
     _load_barito_timur_demo(barito_timur, DATA / "rencana_kegiatan_pgs_dua_2025.json")
     return {
         "wilayah": db.session.scalar(db.select(db.func.count(Wilayah.id))),
@@ -97,50 +97,63 @@ def load_demo():
 def _load_plan(kampung, path):
     """The 004 form as a 2025 draft: texts as written, read into schedules and funding by the
     same readers a user's typing goes through (what they cannot read stays flagged)."""
-    from portal.blueprints.plans.services import add_row, create_plan
     from portal.models import Plan
     document = json.loads(path.read_text(encoding="utf-8"))
-    if db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=document["year"])):
-        return
-    plan = create_plan(kampung, document["year"], by=None)
+    if not db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=document["year"])):
+        _plan_from_document(kampung, document, document["year"])
+
+
+def _plan_from_document(kampung, document, year):
+    """A draft for ``year`` with the document's rows, typed in as a user would."""
+    from portal.blueprints.plans.services import add_row, create_plan
+    plan = create_plan(kampung, year, by=None)
     for item in document["rows"]:
         add_row(plan, {
             "part": item["part"], "kegiatan": item["kegiatan"], "pelaksana": item["pelaksana"],
             "sasaran": item["sasaran"], "mitra": item["mitra"], "seksi": _seksi_named_in(item["pelaksana"]),
             "schedule_text": item["waktu"], "funding_text": item["sumber_dana"],
         }, by=None)
+    return plan
 
 
-def _load_approved_year(kampung, year):
-    """DEMO, not from the documents: the 2025 plan copied to ``year``, submitted and signed by
-    the demo Ketua, approved by the demo Lurah, with progress up to the end of last month (as
-    the seed runs): past occurrences ticked off except for every third activity, left behind so
-    the dashboard has overdue items; this month's are left for the user to tick."""
+def _approve_with_progress(plan, ketua, lurah, share, skip=lambda row, index: False):
+    """Submit (the Ketua signs) and approve (the Lurah signs) ``plan``, then tick off ``share``
+    of each activity's occurrences up to the end of last month (``skip`` leaves some behind);
+    a continuous activity that has begun is Berjalan, or Selesai once its period is over."""
     from datetime import timedelta
 
     from portal.blueprints.plans import approval
-    from portal.blueprints.plans.services import copy_previous_year
     from portal.blueprints.progress.services import mark_occurrence, set_status
-    from portal.models import Plan
     from portal.occurrences import planned_dates
-    if db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=year)):
-        return
-    plan = copy_previous_year(kampung, year, by=None)
-    ketua = db.session.scalar(db.select(User).filter_by(username="ketua"))
-    lurah = db.session.scalar(db.select(User).filter_by(username="lurah"))
     approval.perform(plan, "ajukan", ketua, password=DEMO_PASSWORD)
     approval.perform(plan, "setujui", lurah, password=DEMO_PASSWORD)
-    cutoff = kampung.today().replace(day=1) - timedelta(days=1)
+    cutoff = plan.kampung.today().replace(day=1) - timedelta(days=1)
     for index, row in enumerate(plan.rows):
-        if index % 3 == 2 and not row.kegiatan.startswith("Gotong royong"):
+        if skip(row, index):
             continue
         days = planned_dates(row)
-        for day in days:
-            if day <= cutoff:
-                mark_occurrence(row, day, "done", by=None)
-        if not days and row.start_date and row.start_date <= cutoff:  # a continuous activity
+        past = [d for d in days if d <= cutoff]
+        for day in past[:round(len(past) * share)]:
+            mark_occurrence(row, day, "done", by=None)
+        if not days and row.start_date and row.start_date <= cutoff:
             set_status(row, {"status": "selesai" if row.end_date and row.end_date <= cutoff else "berjalan"},
                        by=None)
+
+
+def _load_approved_year(kampung, path):
+    """DEMO, not from the documents: the 004 rows as this year's plan (2026 or later), signed by
+    the demo Ketua and approved by the demo Lurah, with progress up to the end of last month
+    (as the seed runs). Every third activity is left behind, so the dashboard has overdue
+    dates; "Gotong royong" is up to date but for this month's, for seksi.lingkungan to tick."""
+    from portal.models import Plan
+    year = max(2026, kampung.today().year)
+    if db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=year)):
+        return
+    plan = _plan_from_document(kampung, json.loads(path.read_text(encoding="utf-8")), year)
+    ketua = db.session.scalar(db.select(User).filter_by(username="ketua"))
+    lurah = db.session.scalar(db.select(User).filter_by(username="lurah"))
+    _approve_with_progress(plan, ketua, lurah, 1.0,
+                           skip=lambda row, index: index % 3 == 2 and not row.kegiatan.startswith("Gotong royong"))
 
 
 # Share of past occurrences ticked off in each demo Kampung KB of Barito Timur (2026; 2025 gets
@@ -150,15 +163,9 @@ BARITO_TIMUR_PROGRESS = (0.9, 0.75, 0.6, 0.45, 0.3, 0.85, 0.5, 0.2)
 
 def _load_barito_timur_demo(kabupaten, path):
     """DEMO, not from the documents: a Kampung KB in the first desa of eight kecamatan of Barito
-    Timur, named "(demo)", each with the 004 form's rows as approved 2025 and 2026 plans and
-    progress at different levels, so the operator's roll-up has something to show."""
-    from datetime import timedelta
-
-    from portal.blueprints.plans import approval
-    from portal.blueprints.plans.services import add_row, create_plan
-    from portal.blueprints.progress.services import mark_occurrence
+    Timur, named "(demo)", each with the 004 form's rows as approved plans for last year and
+    this year and progress at different levels, so the operator's roll-up has something to show."""
     from portal.models import Plan
-    from portal.occurrences import planned_dates
     document = json.loads(path.read_text(encoding="utf-8"))
     ketua = _user("demo.ketua", "Ketua Demo Barito Timur", area=kabupaten)
     lurah = _user("demo.lurah", "Kepala Desa Demo Barito Timur", area=kabupaten)
@@ -172,23 +179,12 @@ def _load_barito_timur_demo(kabupaten, path):
         _position(kampung, "ketua", None, f"Ketua Pokja {desa.name} (demo)", ketua)
         _position(kampung, "pengarah", None, f"Kepala Desa {desa.name} (demo)", lurah)
         db.session.flush()
-        for year in (2025, 2026):
-            if db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=year)):
-                continue
-            plan = create_plan(kampung, year, by=None)
-            for item in document["rows"]:
-                add_row(plan, {"part": item["part"], "kegiatan": item["kegiatan"], "pelaksana": item["pelaksana"],
-                               "sasaran": item["sasaran"], "mitra": item["mitra"],
-                               "seksi": _seksi_named_in(item["pelaksana"]), "schedule_text": item["waktu"],
-                               "funding_text": item["sumber_dana"]}, by=None)
-            approval.perform(plan, "ajukan", ketua, password=DEMO_PASSWORD)
-            approval.perform(plan, "setujui", lurah, password=DEMO_PASSWORD)
-            share = min(1.0, BARITO_TIMUR_PROGRESS[index] + (0.1 if year == 2025 else 0))
-            cutoff = kampung.today().replace(day=1) - timedelta(days=1)
-            for row in plan.rows:
-                days = [d for d in planned_dates(row) if d <= cutoff]
-                for day in days[:round(len(days) * share)]:
-                    mark_occurrence(row, day, "done", by=None)
+        this_year = max(2026, kampung.today().year)
+        for year in (this_year - 1, this_year):
+            if not db.session.scalar(db.select(Plan.id).filter_by(kampung_id=kampung.id, year=year)):
+                plan = _plan_from_document(kampung, document, year)
+                share = BARITO_TIMUR_PROGRESS[index] + (0.1 if year < this_year else 0)
+                _approve_with_progress(plan, ketua, lurah, min(1.0, share))
 
 
 def _seksi_named_in(pelaksana):

@@ -17,6 +17,7 @@ from portal.blueprints.progress.services import (
     mark_occurrence, may_update, set_status,
 )
 from portal.extensions import db
+from portal.formatting import tanggal
 from portal.models import Realisation
 from portal.models.progress import MARKS, STATUSES
 from portal.rendering import render
@@ -86,7 +87,7 @@ def occurrence(plan_id, row_id):
                               open_action=action)
     db.session.commit()
     done = {"done": "ditandai terlaksana", "moved": "dipindah", "cancelled": "dibatalkan", "undo": "dikembalikan ke rencana"}
-    flash(f"Jadwal {original.day}/{original.month} \u201c{row.kegiatan}\u201d {done.get(action, 'diperbarui')}.", "success")
+    flash(f"Jadwal {tanggal(original)} \u201c{row.kegiatan}\u201d {done.get(action, 'diperbarui')}.", "success")
     return redirect(_back(plan, row))
 
 
@@ -121,7 +122,7 @@ def realisation(plan_id, row_id):
         else:
             db.session.commit()
             flash(f"Realisasi \u201c{row.kegiatan}\u201d dicatat.", "success")
-            return redirect(url_for("progress.activity", plan_id=plan.id, row_id=row.id) + "#realisasi")
+            return redirect(url_for("progress.activity", plan_id=plan.id, row_id=row.id))
     return _activity_page(plan, row, status=422, realisation_form=form, spend_errors=spend_errors,
                           spend_typed={k[5:]: v for k, v in request.form.items() if k.startswith("dana_")})
 
@@ -184,9 +185,11 @@ def mine(kampung_id):
         today = kampung.today()
         for a in activities(plan, rows):
             this_month = [o for o in a.upcoming if (o.date.year, o.date.month) == (today.year, today.month)]
+            # Only what could have happened by now gets a tick button; later dates show as "berikutnya".
+            due_now = [o for o in this_month if o.date <= today]
             rank = 0 if a.overdue else (1 if this_month else (3 if a.status in ("selesai", "dibatalkan") else 2))
             # This month's first, then what is overdue, most recent first.
-            due = this_month + sorted(a.overdue, key=lambda o: o.date, reverse=True)
+            due = due_now + sorted(a.overdue, key=lambda o: o.date, reverse=True)
             items.append((rank, a.upcoming[0].date if a.upcoming else date.max, a, due))
         items.sort(key=lambda t: (t[0], t[1], t[2].row.part, t[2].row.position))
     return render("progress/mine.html", kampung=kampung, plan=plan, year=year, years=years,
