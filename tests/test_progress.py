@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -972,3 +972,36 @@ def test_progress_rows_do_not_touch_signed_content(kb, plan, client, login):
     post_realisation(client, plan, row)
     assert count(PlanRow, PlanRow.plan_id == plan.id) == len(ROWS)
     assert approval.verify(plan.verification_code).intact
+
+
+# -- roll-ups -------------------------------------------------------------------------------------
+
+def rollup_row(client, wilayah, kampung):
+    """The Kampung KB's row of the roll-up, read from its CSV download (the page's own table)."""
+    response = client.get(f"/wilayah/{wilayah.id}/rekap?tahun={YEAR}&unduh=rekap.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    return next(r for r in rows if r["Kampung KB"] == kampung.name)
+
+
+def test_rollup_reflects_a_tick_and_is_for_operators_in_scope(kb, plan, client, login, wilayah):
+    """The kabupaten roll-up shows the plan, and a tick lowers the overdue count and dates the
+    last update; only operators in scope and admins see it."""
+    row = rows_of(plan)["monthly"]
+    login("op.kab")
+    before = rollup_row(client, wilayah["kab"], kb["kampung"])
+    assert before["Status rencana"] == "Disetujui"
+    overdue_before = int(before["Jadwal terlambat"])
+    assert overdue_before > 0
+    login("sekretaris")
+    assert post_tick(client, plan, row, d(1, 1)).status_code == 302
+    login("op.kab")
+    after = rollup_row(client, wilayah["kab"], kb["kampung"])
+    assert int(after["Jadwal terlambat"]) == overdue_before - 1
+    # Last update is the (UTC) day the progress was stored.
+    assert after["Pembaruan terakhir"] == datetime.now(timezone.utc).date().isoformat()
+    page = client.get(f"/wilayah/{wilayah['kab'].id}/rekap?tahun={YEAR}&urut=overdue&arah=turun")
+    assert page.status_code == 200 and kb["kampung"].name in body(page)
+    for username in ("op.lain", "sekretaris", "lurah"):
+        login(username)
+        assert client.get(f"/wilayah/{wilayah['kab'].id}/rekap").status_code == 404
