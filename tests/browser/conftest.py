@@ -7,6 +7,7 @@ is never touched. CSRF is on (the default config), exactly as in production.
 Playwright's own browser downloads are never used: Chromium comes from the Debian package.
 """
 import os
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
@@ -60,11 +61,12 @@ def _run(cmd, env):
     return result
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """Base URL of the app, migrated and seeded with the demo data, on a free local port."""
-    tmp = tmp_path_factory.mktemp("browser-server")
-    env = _server_env(tmp)
+@contextmanager
+def demo_server(tmp, **extra_env):
+    """Migrate and seed a SQLite database in ``tmp``, serve it with ``flask run`` on a free
+    local port, and yield the base URL; the server is stopped afterwards. ``extra_env`` adds
+    settings (e.g. PORTAL_UPLOAD_FOLDER)."""
+    env = {**_server_env(tmp), **extra_env}
     _run(_flask("db", "upgrade"), env)
     _run(_flask("seed", "demo"), env)
 
@@ -101,6 +103,14 @@ def live_server(tmp_path_factory):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """Base URL of the app, migrated and seeded with the demo data, on a free local port. A
+    module that changes the demo data starts its own with ``demo_server``."""
+    with demo_server(tmp_path_factory.mktemp("browser-server")) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")

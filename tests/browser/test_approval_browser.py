@@ -9,21 +9,15 @@ This module runs its own server (same start-up as conftest.live_server, its own 
 it submits, approves and finally tampers with the demo 2025 plan, which the other browser tests
 expect to stay an editable draft, and it needs the database file to tamper with.
 """
-import os
 import re
-import signal
 import sqlite3
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import SERVER_WAIT_SECONDS, _flask, _free_port, _run, _server_env
+from tests.browser.conftest import demo_server
 from tests.browser.helpers import scroll_width
 
 pytestmark = pytest.mark.browser
@@ -53,48 +47,11 @@ class Server:
 
 @pytest.fixture(scope="module")
 def approval_server(tmp_path_factory):
-    """Like conftest.live_server (flask db upgrade, seed demo, flask run), but for this module
-    only, and telling where its SQLite file is."""
+    """Like conftest.live_server, but for this module only (it approves the demo plan), and
+    telling where its SQLite file is."""
     tmp = tmp_path_factory.mktemp("approval-server")
-    env = _server_env(tmp)
-    db_path = tmp / "portal.db"
-    assert env["DATABASE_URL"] == f"sqlite:///{db_path}"
-    _run(_flask("db", "upgrade"), env)
-    _run(_flask("seed", "demo"), env)
-    port = _free_port()
-    log_path = tmp / "server.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        _flask("run", "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger"),
-        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_WAIT_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"Server exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"Server did not answer /healthz within {SERVER_WAIT_SECONDS} s:\n"
-                            f"{log_path.read_text()}")
-            time.sleep(0.2)
-        yield Server(base_url, db_path)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
+    with demo_server(tmp) as base_url:
+        yield Server(base_url, tmp / "portal.db")
 
 
 @pytest.fixture(scope="module")

@@ -11,23 +11,15 @@ Dua with its occurrences ticked off up to the end of last month; this month's ar
 This module runs its own server (same start-up as conftest.live_server, its own temp database and
 upload folder): it changes the progress of the demo 2026 plan, which other tests may read.
 """
-import os
 import re
-import signal
-import subprocess
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urlsplit
-
-from portal.formatting import tanggal
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import SERVER_WAIT_SECONDS, VIEWPORT, _flask, _free_port, _run, _server_env
+from tests.browser.conftest import VIEWPORT, demo_server
 from tests.browser.helpers import scroll_width
 
 pytestmark = pytest.mark.browser
@@ -57,47 +49,11 @@ def tanggal(day):
 
 @pytest.fixture(scope="module")
 def progress_server(tmp_path_factory):
-    """Like conftest.live_server (flask db upgrade, seed demo, flask run), for this module only,
-    with uploaded photos kept in the temp dir too."""
+    """Like conftest.live_server, for this module only (it changes the demo progress), with
+    uploaded photos kept in the temp dir too."""
     tmp = tmp_path_factory.mktemp("progress-server")
-    env = _server_env(tmp)
-    env["PORTAL_UPLOAD_FOLDER"] = str(tmp / "uploads")
-    _run(_flask("db", "upgrade"), env)
-    _run(_flask("seed", "demo"), env)
-    port = _free_port()
-    log_path = tmp / "server.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        _flask("run", "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger"),
-        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_WAIT_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"Server exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"Server did not answer /healthz within {SERVER_WAIT_SECONDS} s:\n"
-                            f"{log_path.read_text()}")
-            time.sleep(0.2)
+    with demo_server(tmp, PORTAL_UPLOAD_FOLDER=str(tmp / "uploads")) as base_url:
         yield base_url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
