@@ -81,30 +81,11 @@ def statements(dialect):
     # PostgreSQL: one function per kind of check, one trigger per table.
     raise_locked = f"RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation'"
     out = [
-        f"""CREATE OR REPLACE FUNCTION portal_plan_row_locked() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM plan WHERE id = OLD.plan_id AND status IN ({locked})) THEN
-    {raise_locked};
-  END IF;
-  IF TG_OP <> 'DELETE' AND EXISTS (SELECT 1 FROM plan WHERE id = NEW.plan_id AND status IN ({locked})) THEN
-    {raise_locked};
-  END IF;
-  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-  RETURN NEW;
-END $$""",
-        f"""CREATE OR REPLACE FUNCTION portal_funding_source_locked() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP <> 'INSERT' AND EXISTS (SELECT 1 FROM plan JOIN plan_row ON plan_row.plan_id = plan.id
-      WHERE plan_row.id = OLD.row_id AND plan.status IN ({locked})) THEN
-    {raise_locked};
-  END IF;
-  IF TG_OP <> 'DELETE' AND EXISTS (SELECT 1 FROM plan JOIN plan_row ON plan_row.plan_id = plan.id
-      WHERE plan_row.id = NEW.row_id AND plan.status IN ({locked})) THEN
-    {raise_locked};
-  END IF;
-  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-  RETURN NEW;
-END $$""",
+        _pg_row_function("portal_plan_row_locked",
+                         f"SELECT 1 FROM plan WHERE id = {{}}.plan_id AND status IN ({locked})", raise_locked),
+        _pg_row_function("portal_funding_source_locked",
+                         "SELECT 1 FROM plan JOIN plan_row ON plan_row.plan_id = plan.id\n"
+                         f"      WHERE plan_row.id = {{}}.row_id AND plan.status IN ({locked})", raise_locked),
         f"""CREATE OR REPLACE FUNCTION portal_plan_locked() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF (TG_OP = 'UPDATE' AND OLD.status IN ({frozen})) OR (TG_OP = 'DELETE' AND OLD.status IN ({locked})) THEN
@@ -127,6 +108,22 @@ END $$""",
     out += [f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION portal_append_only()" for table in APPEND_ONLY_TABLES]
     return out
+
+
+def _pg_row_function(name, exists, raise_locked):
+    """A PostgreSQL trigger function refusing the change when ``exists`` (a query with ``{}``
+    for OLD or NEW) finds the row's plan locked, before or after the change."""
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' AND EXISTS ({exists.format("OLD")}) THEN
+    {raise_locked};
+  END IF;
+  IF TG_OP <> 'DELETE' AND EXISTS ({exists.format("NEW")}) THEN
+    {raise_locked};
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $$"""
 
 
 @event.listens_for(db.metadata, "after_create")
