@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal.config import CONFIGS, DefaultConfig, TestingConfig
-from portal.extensions import csrf, db, htmx, login_manager, migrate
+from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 
 def create_app(config=None):
@@ -24,6 +24,7 @@ def create_app(config=None):
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from portal import auth_setup, formatting, security, errors, commands
     auth_setup.init_app(app)
@@ -34,6 +35,7 @@ def create_app(config=None):
 
     from portal.blueprints.accounts import bp as accounts_bp
     from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.feeds import bp as feeds_bp
     from portal.blueprints.home import bp as home_bp
     from portal.blueprints.kampung import bp as kampung_bp
     from portal.blueprints.plans import bp as plans_bp
@@ -41,7 +43,8 @@ def create_app(config=None):
     from portal.blueprints.progress import bp as progress_bp
     from portal.blueprints.verify import bp as verify_bp
 
-    for bp in (home_bp, auth_bp, kampung_bp, pokja_bp, plans_bp, accounts_bp, verify_bp, progress_bp):
+    for bp in (home_bp, auth_bp, kampung_bp, pokja_bp, plans_bp, accounts_bp, verify_bp, progress_bp,
+               feeds_bp):
         app.register_blueprint(bp)
     return app
 

@@ -1,4 +1,5 @@
-"""CLI: `flask --app wsgi seed demo|logins`, `users create`, `audit verify`."""
+"""CLI: `flask --app wsgi seed demo|logins`, `users create`, `audit verify`; `plan …` and `feed …`
+live with their blueprints."""
 import sys
 
 import click
@@ -86,8 +87,10 @@ def audit_verify():
 
 
 def init_app(app):
+    from portal.blueprints.feeds.cli import feed_cli
     from portal.blueprints.plans.cli import plan_cli
     app.cli.add_command(plan_cli)
+    app.cli.add_command(feed_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)

@@ -36,6 +36,13 @@ class DefaultConfig:
     UPLOAD_FOLDER = None
     MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
+    # Calendar feeds: polls allowed per subscription token (apps poll every 5 min to 24 h).
+    # Where the portal is reached, for URLs printed by the command line (feed create).
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    FEED_RATE_LIMIT = "30 per minute;600 per hour"
+
 
 class TestingConfig(DefaultConfig):
     TESTING = True

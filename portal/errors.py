@@ -12,6 +12,7 @@ MESSAGES = {
     404: ("Tidak ditemukan", "Halaman atau data yang Anda cari tidak ada, atau Anda tidak berhak melihatnya."),
     405: ("Metode tidak diizinkan", "Tindakan ini tidak tersedia dengan cara tersebut."),
     413: ("Berkas terlalu besar", "Berkas yang dikirim melebihi batas ukuran."),
+    429: ("Terlalu banyak permintaan", "Terlalu banyak permintaan dalam waktu singkat. Tunggu sebentar lalu coba lagi."),
     500: ("Terjadi kesalahan", "Terjadi kesalahan di server. Perubahan Anda tidak disimpan; silakan coba lagi."),
 }
 

@@ -2,6 +2,8 @@
 import sqlite3
 
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -23,6 +25,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+# Limits are per route (calendar feeds per token); memory storage is per process.
+limiter = Limiter(get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,4 +1,7 @@
-"""Response headers every page carries."""
+"""Response headers every page carries, and secrets kept out of the logs."""
+import logging
+import re
+
 from flask_login import current_user
 
 CSP = (
@@ -19,7 +22,34 @@ def init_app(app):
         if app.config["PORTAL_ENV"] == "production":
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Pages with personal data must not linger in a shared phone's cache.
-        if current_user.is_authenticated and response.mimetype == "text/html":
+        if response.mimetype == "text/html" and current_user.is_authenticated:
             h["Cache-Control"] = "no-store"
         h.add("Vary", "HX-Request")
         return response
+
+    install_log_redaction(app)
+
+
+# Calendar feed tokens travel in the URL path (calendar apps cannot send headers), so request
+# lines, errors and access logs would carry them. These loggers rewrite them first.
+FEED_TOKEN = re.compile(r"kkbcal_[A-Za-z0-9_-]+")
+REDACTED = "kkbcal_[disamarkan]"
+LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "flask_limiter")
+
+
+class RedactFeedTokens(logging.Filter):
+    """Replace calendar feed tokens in a record's message (and its arguments) before any
+    handler formats it."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        if FEED_TOKEN.search(message):
+            record.msg, record.args = FEED_TOKEN.sub(REDACTED, message), None
+        return True
+
+
+def install_log_redaction(app):
+    redact = RedactFeedTokens()
+    for logger in [app.logger] + [logging.getLogger(name) for name in LOGGERS]:
+        if not any(isinstance(f, RedactFeedTokens) for f in logger.filters):
+            logger.addFilter(redact)

@@ -14,7 +14,7 @@ from tests.pg_cluster import engine_for, running_cluster
 ROOT = Path(__file__).resolve().parents[1]
 APP_TABLES = {"wilayah", "user", "kampung_kb", "pokja_position", "plan", "plan_row", "funding_source",
               "signature", "audit_entry", "activity_progress", "occurrence_mark", "realisation",
-              "realisation_spend"}
+              "realisation_spend", "feed_subscription", "calendar_event"}
 
 
 def flask_cli(database_url, *args):
