@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from portal.formatting import tanggal
-from portal.occurrences import CANCELLED, apply_marks, planned_dates
+from portal.occurrences import CANCELLED, PLANNED, apply_marks, planned_dates
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DEFAULT_MINUTES = 60
@@ -128,7 +128,9 @@ def event_schedule(row, marks=(), tzid: str = "Asia/Jakarta") -> EventSchedule |
     dates = planned_dates(row)
     if not dates:
         return None
-    occurrences = apply_marks(dates, marks)
+    marks = list(marks)
+    # Only marked dates differ from the plan (most activities have none: skip the work).
+    occurrences = [o for o in apply_marks(dates, marks) if o.state != PLANNED] if marks else []
     if len(dates) == 1:
         only = next((o for o in occurrences if o.planned == dates[0]), None)
         begin, end = span(only.date if only else dates[0])
@@ -144,7 +146,7 @@ def event_schedule(row, marks=(), tzid: str = "Asia/Jakarta") -> EventSchedule |
     else:
         until = datetime.combine(dates[-1], clock, ZoneInfo(tzid)).astimezone(timezone.utc)
     schedule = EventSchedule(begin, end, tzid if clock else None, rrule=recurrence_rule(row, dates, until),
-                             last_day=last_day(max(o.date for o in occurrences)))
+                             last_day=last_day(max([dates[-1]] + [o.date for o in occurrences])))
     planned = set(dates)
     for o in occurrences:
         if o.planned not in planned:
@@ -177,19 +179,20 @@ def escape(value) -> str:
 def fold(line: str) -> str:
     """The line, CRLF-terminated, folded to at most 75 octets per physical line without
     splitting a UTF-8 character."""
+    if len(line) <= 75 and line.isascii():
+        return line + "\r\n"
     data = line.encode("utf-8")
     if len(data) <= 75:
         return line + "\r\n"
-    parts, chunk, size, limit = [], [], 0, 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            parts.append("".join(chunk))
-            chunk, size, limit = [], 0, 74  # continuation lines start with a space
-        chunk.append(char)
-        size += width
-    parts.append("".join(chunk))
-    return "\r\n ".join(parts) + "\r\n"
+    parts, start, limit = [], 0, 75
+    while len(data) - start > limit:
+        cut = start + limit
+        while data[cut] & 0xC0 == 0x80:  # never inside a multi-byte character
+            cut -= 1
+        parts.append(data[start:cut])
+        start, limit = cut, 74  # continuation lines start with a space
+    parts.append(data[start:])
+    return b"\r\n ".join(parts).decode("utf-8") + "\r\n"
 
 
 def _value(moment: date | datetime) -> str:
@@ -221,10 +224,18 @@ class Event:
     location: str | None = None
     categories: list[str] = field(default_factory=list)
     cancelled: bool = False
+    # A shorter description for compact feeds (a kabupaten's thousands of events).
+    brief: list[str] | None = None
+    _blocks: list | None = field(default=None, init=False, repr=False, compare=False)
 
     def blocks(self) -> list[list[str]]:
         """The unfolded content lines of each VEVENT: the master, then one per moved
         occurrence (without SEQUENCE, DTSTAMP, LAST-MODIFIED, URL and alarms)."""
+        if self._blocks is None:
+            self._blocks = self._make_blocks()
+        return self._blocks
+
+    def _make_blocks(self) -> list[list[str]]:
         s = self.schedule
         status = "STATUS:" + ("CANCELLED" if self.cancelled or s.cancelled else "CONFIRMED")
         common = [f"SUMMARY:{escape(self.summary)}"]
@@ -255,20 +266,27 @@ class Event:
 
 
 def write_event(out: list[str], event: Event, sequence: int, modified: datetime,
-                url: str | None = None, alarm: bool = False) -> None:
+                url: str | None = None, alarm: bool = False, compact: bool = False) -> None:
     """Append the event's VEVENT blocks (the master, then one per moved occurrence) to ``out``
     as folded text. ``url`` is added as URL and at the end of the description (calendar apps
-    that ignore URL still show it); ``alarm`` adds a reminder the day before."""
+    that ignore URL still show it); ``alarm`` adds a reminder the day before. ``compact``
+    writes the brief description and no URL property (the link stays in the description)."""
     stamp = utc_stamp(modified)
     extra = [f"SEQUENCE:{sequence}", f"DTSTAMP:{stamp}", f"LAST-MODIFIED:{stamp}"]
-    if url:
+    if url and not compact:
         extra.append(f"URL:{url}")
     link = escape(f"\n\nLihat di portal: {url}") if url else ""
     timed = isinstance(event.schedule.start, datetime)
-    for block in event.blocks():
+    notes = [event.schedule.note] + [o.note for o in event.schedule.overrides]
+    for index, block in enumerate(event.blocks()):
         out.append("BEGIN:VEVENT\r\n")
         for line in block:
-            out.append(fold(line + link if line.startswith("DESCRIPTION:") else line))
+            if line.startswith("DESCRIPTION:"):
+                if compact and event.brief is not None:
+                    note = notes[index]
+                    line = "DESCRIPTION:" + escape("\n".join(event.brief + ([note] if note else [])))
+                line += link
+            out.append(fold(line))
         out.extend(fold(line) for line in extra)
         if alarm and not event.schedule.continuous:  # no reminder for a year-long period
             # Timed: 24 hours before; all-day: 09.00 the day before (15 hours before midnight).

@@ -49,6 +49,9 @@ class FeedSubscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
+    # Bytes of the feed last built, shown so a district operator sees when it nears what
+    # Google Calendar accepts (about 1 MB).
+    last_size: Mapped[int | None]
 
     user = relationship("User")
     kampung = relationship("KampungKB")

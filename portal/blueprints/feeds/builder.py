@@ -149,32 +149,51 @@ def event_for(row, plan, kampung, progress, marks):
         state = f"{state} ({progress.reason})"
     lines.append(f"Status: {state}")
     desa = kampung.desa.display_name if kampung.desa else None
-    return ical.Event(
+    brief = [lines[0], f"Status: {state}"]
+    return ical.Event(brief=brief, 
         uid=str(uuid.UUID(hex=row.lineage)), summary=row.kegiatan, schedule=schedule, description=lines,
         location=", ".join(filter(None, [row.place, desa])) or None,
         categories=[labels.SEKSI_SHORT.get(row.seksi, row.seksi)], cancelled=status == "dibatalkan")
 
 
-def publish(events):
+def publish(events, lineages=None):
     """{lineage: (sequence, changed_at)} after recording each event's content hash: a new
-    event starts at SEQUENCE 0, a changed one goes up by one. Commits."""
+    event starts at SEQUENCE 0, a changed one goes up by one. Commits. (Core statements: a
+    kabupaten has thousands of events, and only the changed ones are written.) ``lineages``,
+    a SELECT of the events' lineages, saves sending thousands of them as parameters."""
+    table = CalendarEvent.__table__
     for attempt in range(2):
         try:
-            known = {e.lineage: e for e in db.session.scalars(
-                db.select(CalendarEvent).where(CalendarEvent.lineage.in_(list(events))))}
+            known = {r.lineage: r for r in db.session.execute(
+                db.select(table.c.lineage, table.c.content_hash, table.c.sequence, table.c.changed_at)
+                .where(table.c.lineage.in_(lineages if lineages is not None else list(events))))
+                if r.lineage in events}
             now = datetime.now(timezone.utc).replace(microsecond=0)
+            published, new, changed = {}, [], []
             for lineage, event in events.items():
                 digest = event.content_hash()
                 stored = known.get(lineage)
                 if stored is None:
-                    known[lineage] = stored = CalendarEvent(lineage=lineage, content_hash=digest, sequence=0,
-                                                            changed_at=now)
-                    db.session.add(stored)
+                    new.append({"lineage": lineage, "content_hash": digest, "sequence": 0, "changed_at": now})
+                    published[lineage] = (0, now)
                 elif stored.content_hash != digest:
-                    stored.sequence += 1
-                    stored.content_hash, stored.changed_at = digest, now
+                    changed.append({"key": lineage, "old": stored.content_hash, "content_hash": digest,
+                                    "changed_at": now})
+                    published[lineage] = (stored.sequence + 1, now)
+                else:
+                    published[lineage] = (stored.sequence, stored.changed_at)
+            if new:
+                db.session.execute(table.insert(), new)
+            if changed:
+                # Only where the stored hash is still the one read: two workers publishing the same
+                # change raise SEQUENCE once.
+                db.session.execute(
+                    table.update().where(table.c.lineage == db.bindparam("key"),
+                                         table.c.content_hash == db.bindparam("old"))
+                    .values(sequence=table.c.sequence + 1, content_hash=db.bindparam("content_hash"),
+                            changed_at=db.bindparam("changed_at")), changed)
             db.session.commit()
-            return {lineage: (e.sequence, e.changed_at) for lineage, e in known.items()}
+            return published
         except IntegrityError:  # another worker published the same new event first
             db.session.rollback()
             if attempt:
@@ -182,16 +201,15 @@ def publish(events):
     return {}
 
 
-def _events(rows):
-    """{lineage: (row, Event)} for rows (with plan and kampung loaded)."""
-    lineages = [r.lineage for r in rows]
-    progress, marks = {}, {}
-    if lineages:
-        progress = {p.lineage: p for p in db.session.scalars(
-            db.select(ActivityProgress).where(ActivityProgress.lineage.in_(lineages)))}
-        for mark in db.session.scalars(db.select(OccurrenceMark).where(OccurrenceMark.lineage.in_(lineages))
-                                       .order_by(OccurrenceMark.id)):
-            marks.setdefault(mark.lineage, []).append(mark)
+def _events(rows, lineages):
+    """{lineage: (row, Event)} for rows (with plan and kampung loaded); ``lineages`` is a list
+    or a SELECT of them."""
+    progress = {p.lineage: p for p in db.session.scalars(
+        db.select(ActivityProgress).where(ActivityProgress.lineage.in_(lineages)))}
+    marks = {}
+    for mark in db.session.scalars(db.select(OccurrenceMark).where(OccurrenceMark.lineage.in_(lineages))
+                                   .order_by(OccurrenceMark.id)):
+        marks.setdefault(mark.lineage, []).append(mark)
     found = {}
     for row in rows:
         event = event_for(row, row.plan, row.plan.kampung, progress.get(row.lineage), marks.get(row.lineage, []))
@@ -200,13 +218,14 @@ def _events(rows):
     return found
 
 
-def _write(found, url_for_row, alarm):
-    published = publish({lineage: event for lineage, (_row, event) in found.items()})
+def _write(found, url_for_row, alarm, lineages=None, compact=False):
+    urls = {lineage: url_for_row(row) for lineage, (row, _event) in found.items()}  # before the commit
+    published = publish({lineage: event for lineage, (_row, event) in found.items()}, lineages)
     out, zones = [], set()
     ordered = sorted(found.items(), key=lambda item: (_day(item[1][1].schedule.start), item[1][1].summary))
-    for lineage, (row, event) in ordered:
+    for lineage, (_row, event) in ordered:
         sequence, changed_at = published[lineage]
-        ical.write_event(out, event, sequence, _utc(changed_at), url_for_row(row), alarm)
+        ical.write_event(out, event, sequence, _utc(changed_at), urls[lineage], alarm, compact)
         if event.schedule.tzid:
             zones.add(event.schedule.tzid)
     return out, zones
@@ -228,16 +247,19 @@ def build(subscription, current, url_for_row):
             .order_by(PlanRow.plan_id, PlanRow.part, PlanRow.position)).all()
     rows = [r for r in rows if current.coverage.get(r.plan.kampung_id) is None
             or r.seksi in current.coverage[r.plan.kampung_id]]
-    found = {lineage: item for lineage, item in _events(rows).items()
+    lineages = _lineages(current.plan_ids)
+    found = {lineage: item for lineage, item in _events(rows, lineages).items()
              if item[1].schedule.start_day <= current.last and item[1].schedule.last_day >= current.first}
-    out, zones = _write(found, url_for_row, subscription.reminder)
+    # A district feed holds thousands of events: brief descriptions keep it near what Google
+    # Calendar accepts (about 1 MB); the link leads to the rest.
+    out, zones = _write(found, url_for_row, subscription.reminder, lineages, compact=subscription.scope == "wilayah")
     return ical.calendar(f"Kampung KB — {subscription.name}", out, zones,
                          description="Kegiatan Rencana Kegiatan yang disetujui, dari Portal Kampung KB.")
 
 
 def single(row, url):
     """One activity as an .ics file (the approved plan's row)."""
-    found = _events([row])
+    found = _events([row], [row.lineage])
     if not found:
         return None
     out, zones = _write(found, lambda _row: url, alarm=False)

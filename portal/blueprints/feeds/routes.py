@@ -18,6 +18,8 @@ from portal.models import FeedSubscription, KampungKB, Wilayah
 from portal.rendering import render
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
+# Google Calendar refuses subscriptions much above 1 MB; warn a little before that.
+SIZE_WARNING = 900_000
 
 
 def feed_url(token):
@@ -33,6 +35,7 @@ def _page(form, created=None, status=200):
     positions = current_user.active_positions()
     zone = positions[0].kampung.timezone if positions else current_app.config["DEFAULT_TIMEZONE"]
     body, status = render("feeds/index.html", status=status, form=form, created=created, tz=zone,
+                          size_warning=SIZE_WARNING,
                           subscriptions=[(s, describe(s)) for s in subscriptions],
                           has_kampungs=bool(form.kampung.choices))
     # The URL is shown once: no browser or proxy keeps a copy of the page that shows it.
@@ -126,6 +129,10 @@ def feed(token):
     if _not_modified(current):
         return Response(status=304, headers=headers)
     body = builder.cached_body(subscription, current, _row_url)
+    size = len(body.encode("utf-8"))
+    if subscription.last_size != size:
+        subscription.last_size = size
+        db.session.commit()
     headers["Content-Disposition"] = 'inline; filename="kampung-kb.ics"'
     return Response(body, 200, headers=headers, content_type=CALENDAR_TYPE)
 
