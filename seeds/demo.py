@@ -49,7 +49,7 @@ MEMBERS = [
 
 DEMO_LOGINS = [
     ("admin", "Admin platform (semua wilayah)"),
-    ("operator", "Operator Kabupaten Barito Timur (103 desa/kelurahan; belum ada Kampung KB di sana)"),
+    ("operator", "Operator Kabupaten Barito Timur (103 desa/kelurahan, 8 Kampung KB demo)"),
     ("lurah", "Pengarah (Lurah) — Kampung KB Kel. Pgs Dua"),
     ("ketua", "Ketua Pokja — Kampung KB Kel. Pgs Dua"),
     ("sekretaris", "Sekretaris Pokja — Kampung KB Kel. Pgs Dua"),

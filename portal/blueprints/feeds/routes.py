@@ -10,8 +10,8 @@ from flask_login import current_user, login_required
 from portal.blueprints.feeds import bp, builder
 from portal.blueprints.feeds.forms import SubscriptionForm
 from portal.blueprints.feeds.services import (
-    SubscriptionError, active_subscriptions, create, describe, find_by_token, permitted, revoke,
-    revoke_all, token_digest, touch, wilayah_choices,
+    SubscriptionError, active_subscriptions, create, describe, find_by_token, has_own_activities, permitted,
+    revoke, revoke_all, token_digest, touch, wilayah_choices,
 )
 from portal.extensions import db, limiter
 from portal.models import FeedSubscription, KampungKB, Wilayah
@@ -42,10 +42,18 @@ def _page(form, created=None, status=200):
     return body, status, ({"Cache-Control": "no-store"} if created else {})
 
 
-def _form():
+def _form(blank=False):
     from portal.blueprints.kampung.services import kampungs_for_home
-    form = SubscriptionForm()
-    form.set_choices(kampungs_for_home(current_user), wilayah_choices(current_user))
+    form = SubscriptionForm(formdata=None) if blank else SubscriptionForm()
+    own = has_own_activities(current_user)
+    wilayahs = wilayah_choices(current_user)
+    form.set_choices(kampungs_for_home(current_user), wilayahs, own_activities=own)
+    if blank or request.method == "GET":
+        # An Anggota without a seksi has no "Kegiatan saya"; an operator starts from their area.
+        if not own:
+            form.scope.data = "wilayah" if wilayahs else "kampung"
+        if current_user.operator_scope is not None:
+            form.wilayah.data = current_user.operator_scope.id
     return form
 
 
@@ -71,15 +79,8 @@ def index():
             url = feed_url(token)
             created = {"subscription": subscription, "url": url, "what": describe(subscription),
                        "webcal": "webcal://" + url.split("://", 1)[1]}
-            return _page(_form_reset(), created=created, status=201)
+            return _page(_form(blank=True), created=created, status=201)
     return _page(form, status=422)
-
-
-def _form_reset():
-    """A blank form for the next subscription."""
-    form = _form()
-    form.process(formdata=None)
-    return form
 
 
 @bp.route("/kalender/<int:subscription_id>/cabut", methods=["POST"])

@@ -63,6 +63,11 @@ def own_seksi(user, kampung):
     return {p.seksi for p in positions if p.role in SEKSI_ROLES}
 
 
+def has_own_activities(user):
+    """Whether "Kegiatan saya" means anything for ``user``: a core position or a seksi."""
+    return any(own_seksi(user, p.kampung) is None or own_seksi(user, p.kampung) for p in user.active_positions())
+
+
 def wilayah_choices(user):
     """Kecamatan and kabupaten (or larger) an operator or admin may subscribe to."""
     if user.is_platform_admin:
@@ -159,8 +164,7 @@ def create(user, name, scope, kampung=None, seksi=None, wilayah=None, reminder=F
             raise SubscriptionError("Pilih seksi.", "seksi")
     if scope == "wilayah" and not may_see_wilayah(user, wilayah):
         raise SubscriptionError("Pilih kecamatan atau kabupaten dalam wilayah kerja Anda.", "wilayah")
-    if scope == "saya" and not any(own_seksi(user, p.kampung) is None or own_seksi(user, p.kampung)
-                                   for p in user.active_positions()):
+    if scope == "saya" and not has_own_activities(user):
         raise SubscriptionError("Anda belum tercatat sebagai pengurus atau anggota seksi, jadi belum ada "
                                 "\"kegiatan saya\". Pilih seluruh rencana Kampung KB atau satu seksi.", "scope")
     back, ahead = WINDOWS.get(scope, DEFAULT_WINDOW)
