@@ -40,3 +40,9 @@ document.addEventListener("change", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form.subscribe").forEach(syncScopes);
 });
+
+// Forms with data-confirm ask first (irreversible actions); without JavaScript they submit as is.
+document.addEventListener("submit", function (event) {
+  var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) event.preventDefault();
+});

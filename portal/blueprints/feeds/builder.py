@@ -128,7 +128,8 @@ def event_for(row, plan, kampung, progress, marks):
     if schedule is None:
         return None
     status = progress.status if progress else "belum"
-    lines = [f"{kampung.name} · {plan.title}"]
+    # The year, not the plan's title: a revision ("… Revisi 1") must not change every event.
+    lines = [f"{kampung.name} · Rencana Kegiatan {plan.year}"]
     if row.pelaksana:
         lines.append(f"Pelaksana: {row.pelaksana}")
     target = f"{row.target_count} {row.target_unit or ''}".strip() if row.target_count else None

@@ -4,7 +4,7 @@ The feed URL is the only thing that authenticates a feed request: no session, GE
 answers 404 for an unknown or revoked token and for an owner who may no longer see what it
 shows, and 304 when the calendar app already has the current version.
 """
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.feeds import bp, builder
@@ -62,7 +62,7 @@ def _form(blank=False):
 def index():
     form = _form()
     if request.method == "GET":
-        return _page(form)
+        return _page(form, created=_created())
     if form.validate_on_submit():
         kampung = db.session.get(KampungKB, form.kampung.data) if form.kampung.data else None
         wilayah = db.session.get(Wilayah, form.wilayah.data) if form.wilayah.data else None
@@ -76,11 +76,22 @@ def index():
             getattr(form, error.field).errors.append(str(error))
         else:
             db.session.commit()
-            url = feed_url(token)
-            created = {"subscription": subscription, "url": url, "what": describe(subscription),
-                       "webcal": "webcal://" + url.split("://", 1)[1]}
-            return _page(_form(blank=True), created=created, status=201)
+            # Post/Redirect/Get: the next page shows the URL once (taken out of the session), so
+            # reloading it neither subscribes again nor shows the URL again.
+            session["new_feed"] = {"id": subscription.id, "token": token}
+            return redirect(url_for("feeds.index", _anchor="alamat"))
     return _page(form, status=422)
+
+
+def _created():
+    """The subscription just created and its URL, once; None on any later visit."""
+    new = session.pop("new_feed", None)
+    subscription = db.session.get(FeedSubscription, new["id"]) if new else None
+    if subscription is None or subscription.user_id != current_user.id or not subscription.active:
+        return None
+    url = feed_url(new["token"])
+    return {"subscription": subscription, "url": url, "what": describe(subscription),
+            "webcal": "webcal://" + url.split("://", 1)[1]}
 
 
 @bp.route("/kalender/<int:subscription_id>/cabut", methods=["POST"])
@@ -91,7 +102,7 @@ def revoke_one(subscription_id):
         abort(404)
     revoke(subscription)
     db.session.commit()
-    flash(f"Langganan \"{subscription.name}\" dicabut. Alamatnya tidak dapat dipakai lagi.", "success")
+    flash(f"Langganan “{subscription.name}” dicabut. Alamatnya tidak dapat dipakai lagi.", "success")
     return redirect(url_for("feeds.index"))
 
 
