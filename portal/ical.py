@@ -50,11 +50,9 @@ class EventSchedule:
     cancelled: bool = False      # a single event whose one date was cancelled
     note: str | None = None      # a single event moved: why
     continuous: bool = False     # a period the activity runs through (shown as free time)
-    last_day: date | None = None  # the last day any occurrence covers
-
-    @property
-    def start_day(self) -> date:
-        return self.start.date() if isinstance(self.start, datetime) else self.start
+    # The first and last day any occurrence covers (moved ones included), for date windows.
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 def _month_day(day: int) -> str:
@@ -108,14 +106,18 @@ def event_schedule(row, marks=(), tzid: str = "Asia/Jakarta") -> EventSchedule |
     if frequency == "period":
         end = getattr(row, "end_date", None) or date(start.year, 12, 31)
         end = max(end, start)
-        return EventSchedule(start, end + timedelta(days=1), continuous=True, last_day=end)
+        return EventSchedule(start, end + timedelta(days=1), continuous=True, first_day=start, last_day=end)
 
     clock = getattr(row, "start_time", None)
     minutes = getattr(row, "duration_minutes", None)
     days = max(getattr(row, "duration_days", None) or 1, 1)
 
     def last_day(day: date) -> date:
-        return day + timedelta(days=days - 1)
+        """The last day an occurrence starting on ``day`` covers (a timed one may pass midnight)."""
+        end = span(day)[1]
+        if isinstance(end, datetime):
+            return (end - timedelta(microseconds=1)).date()
+        return end - timedelta(days=1)
 
     def span(day: date):
         if clock is None:
@@ -138,6 +140,7 @@ def event_schedule(row, marks=(), tzid: str = "Asia/Jakarta") -> EventSchedule |
         return EventSchedule(begin, end, tzid if clock else None,
                              cancelled=bool(only and only.state == CANCELLED),
                              note=(_moved_note(only) if moved else None),
+                             first_day=only.date if only else dates[0],
                              last_day=last_day(only.date if only else dates[0]))
 
     begin, end = span(dates[0])
@@ -146,6 +149,7 @@ def event_schedule(row, marks=(), tzid: str = "Asia/Jakarta") -> EventSchedule |
     else:
         until = datetime.combine(dates[-1], clock, ZoneInfo(tzid)).astimezone(timezone.utc)
     schedule = EventSchedule(begin, end, tzid if clock else None, rrule=recurrence_rule(row, dates, until),
+                             first_day=min([dates[0]] + [o.date for o in occurrences]),
                              last_day=last_day(max([dates[-1]] + [o.date for o in occurrences])))
     planned = set(dates)
     for o in occurrences:

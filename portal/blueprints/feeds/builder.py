@@ -250,7 +250,7 @@ def build(subscription, current, url_for_row):
             or r.seksi in current.coverage[r.plan.kampung_id]]
     lineages = _lineages(current.plan_ids)
     found = {lineage: item for lineage, item in _events(rows, lineages).items()
-             if item[1].schedule.start_day <= current.last and item[1].schedule.last_day >= current.first}
+             if item[1].schedule.first_day <= current.last and item[1].schedule.last_day >= current.first}
     # A district feed holds thousands of events: brief descriptions keep it near what Google
     # Calendar accepts (about 1 MB); the link leads to the rest.
     out, zones = _write(found, url_for_row, subscription.reminder, lineages, compact=subscription.scope == "wilayah")
