@@ -42,6 +42,8 @@ def upgrade():
     sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_size', sa.Integer(), nullable=True),
+    sa.Column('content_hash', sa.String(length=64), nullable=True),
+    sa.Column('content_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("scope IN ('saya','kampung','seksi','wilayah')", name=op.f('ck_feed_subscription_scope')),
     sa.CheckConstraint('months_back >= 0 AND months_ahead >= 0', name=op.f('ck_feed_subscription_window')),
     sa.ForeignKeyConstraint(['kampung_id'], ['kampung_kb.id'], name=op.f('fk_feed_subscription_kampung_id_kampung_kb')),

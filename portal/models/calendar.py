@@ -52,6 +52,9 @@ class FeedSubscription(db.Model):
     # Bytes of the feed last built, shown so a district operator sees when it nears what
     # Google Calendar accepts (about 1 MB).
     last_size: Mapped[int | None]
+    # SHA-256 of the feed text last served and when it changed: Last-Modified never goes back.
+    content_hash: Mapped[str | None] = mapped_column(db.String(64))
+    content_changed_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
     user = relationship("User")
     kampung = relationship("KampungKB")

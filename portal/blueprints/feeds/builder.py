@@ -45,7 +45,7 @@ class Version:
     last: date
 
 
-def _utc(moment):
+def utc(moment):
     if moment is None:
         return None
     if isinstance(moment, str):  # SQLite aggregates may come back as text
@@ -104,16 +104,16 @@ def version(subscription, base_url, today=None):
             .where(OccurrenceMark.lineage.in_(_lineages(plan_ids)))).one()
         names = db.session.execute(db.select(KampungKB.id, KampungKB.name).where(
             KampungKB.id.in_(db.select(Plan.kampung_id).where(Plan.id.in_(plan_ids)))).order_by(KampungKB.id)).all()
-    stamps = [_utc(p[1]) for p in plans] + [_utc(progress[1]), _utc(marks[1]), _utc(subscription.created_at)]
+    stamps = [utc(p[1]) for p in plans] + [utc(progress[1]), utc(marks[1]), utc(subscription.created_at)]
     month_start = datetime(today.year, today.month, 1, tzinfo=timezone.utc)
     last_modified = max([s for s in stamps if s is not None] + [month_start]).replace(microsecond=0)
     parts = {
         "format": FORMAT, "subscription": [subscription.id, subscription.name, subscription.reminder],
         "coverage": sorted([k, sorted(v) if v is not None else None] for k, v in covered.items()),
         "window": [first.isoformat(), last.isoformat()], "base": base_url,
-        "plans": [[p[0], str(_utc(p[1]))] for p in plans],
-        "progress": [progress[0], str(_utc(progress[1])), progress[2]],
-        "marks": [marks[0], str(_utc(marks[1])), marks[2]],
+        "plans": [[p[0], str(utc(p[1]))] for p in plans],
+        "progress": [progress[0], str(utc(progress[1])), progress[2]],
+        "marks": [marks[0], str(utc(marks[1])), marks[2]],
         "names": [list(n) for n in names],
     }
     etag = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:40]
@@ -226,7 +226,7 @@ def _write(found, url_for_row, alarm, lineages=None, compact=False):
     ordered = sorted(found.items(), key=lambda item: (_day(item[1][1].schedule.start), item[1][1].summary))
     for lineage, (_row, event) in ordered:
         sequence, changed_at = published[lineage]
-        ical.write_event(out, event, sequence, _utc(changed_at), urls[lineage], alarm, compact)
+        ical.write_event(out, event, sequence, utc(changed_at), urls[lineage], alarm, compact)
         if event.schedule.tzid:
             zones.add(event.schedule.tzid)
     return out, zones
@@ -254,8 +254,20 @@ def build(subscription, current, url_for_row):
     # A district feed holds thousands of events: brief descriptions keep it near what Google
     # Calendar accepts (about 1 MB); the link leads to the rest.
     out, zones = _write(found, url_for_row, subscription.reminder, lineages, compact=subscription.scope == "wilayah")
-    return ical.calendar(f"Kampung KB — {subscription.name}", out, zones,
+    return ical.calendar(calendar_name(subscription), out, zones,
                          description="Kegiatan Rencana Kegiatan yang disetujui, dari Portal Kampung KB.")
+
+
+def calendar_name(subscription):
+    """What the calendar app lists it as: what it shows, not the device."""
+    scope = subscription.scope
+    if scope == "kampung":
+        return subscription.kampung.name
+    if scope == "seksi":
+        return f"{subscription.kampung.name} · {labels.SEKSI_SHORT[subscription.seksi]}"
+    if scope == "wilayah":
+        return f"Kampung KB {subscription.wilayah.display_name}"
+    return "Kegiatan saya · Kampung KB"
 
 
 def single(row, url):
@@ -273,17 +285,18 @@ _lock = threading.Lock()
 
 
 def cached_body(subscription, current, url_for_row):
-    """The feed text for ``current``, built once per version per process."""
+    """(text, its SHA-256) for ``current``, built once per version per process."""
     cache = current_app.extensions.setdefault("feed_cache", OrderedDict())
     with _lock:
         hit = cache.get(subscription.id)
         if hit and hit[0] == current.etag:
             cache.move_to_end(subscription.id)
-            return hit[1]
+            return hit[1], hit[2]
     body = build(subscription, current, url_for_row)
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     with _lock:
-        cache[subscription.id] = (current.etag, body)
+        cache[subscription.id] = (current.etag, body, digest)
         cache.move_to_end(subscription.id)
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
-    return body
+    return body, digest

@@ -1,4 +1,5 @@
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.forms import Form
@@ -13,7 +14,8 @@ class SubscriptionForm(Form):
     scope = RadioField("Isi kalender", default="saya", validate_choice=False,
                        validators=[DataRequired("Pilih isi kalender.")])
     kampung = SelectField("Kampung KB", coerce=int, validate_choice=False)
-    seksi = SelectField("Seksi", choices=[("", "— pilih seksi —")] + list(SEKSI_SHORT.items()), validate_choice=False)
+    seksi = SelectField("Seksi", choices=[SelectChoice("", "— pilih seksi —")]
+                        + [SelectChoice(k, v) for k, v in SEKSI_SHORT.items()], validate_choice=False)
     wilayah = SelectField("Kecamatan atau kabupaten", coerce=int, validate_choice=False)
     months_back = IntegerField("Bulan lalu", default=1, validators=[Optional(), NumberRange(0, 24)])
     months_ahead = IntegerField("Bulan depan", default=12, validators=[Optional(), NumberRange(0, 24)])
@@ -25,6 +27,7 @@ class SubscriptionForm(Form):
             scopes.pop("wilayah")
         if not own_activities:
             scopes.pop("saya")
-        self.scope.choices = list(scopes.items())
-        self.kampung.choices = [(k.id, k.name) for k in kampungs]
-        self.wilayah.choices = [(0, "— pilih wilayah —")] + [(w.id, w.display_name) for w in wilayahs]
+        self.scope.choices = [SelectChoice(k, v) for k, v in scopes.items()]
+        self.kampung.choices = [SelectChoice(k.id, k.name) for k in kampungs]
+        self.wilayah.choices = [SelectChoice(0, "— pilih wilayah —")] + [SelectChoice(w.id, w.display_name)
+                                                                         for w in wilayahs]

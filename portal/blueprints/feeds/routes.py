@@ -4,6 +4,8 @@ The feed URL is the only thing that authenticates a feed request: no session, GE
 answers 404 for an unknown or revoked token and for an owner who may no longer see what it
 shows, and 304 when the calendar app already has the current version.
 """
+from datetime import datetime, timezone
+
 from flask import Response, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -73,7 +75,10 @@ def index():
                 months_back=form.months_back.data if form.scope.data == "wilayah" else None,
                 months_ahead=form.months_ahead.data if form.scope.data == "wilayah" else None)
         except SubscriptionError as error:
-            getattr(form, error.field).errors.append(str(error))
+            field = error.field
+            if (field == "wilayah" and len(form.wilayah.choices) <= 1) or (field == "kampung" and not form.kampung.choices):
+                field = "scope"  # that field is not on this user's page: say it where they look
+            getattr(form, field).errors.append(str(error))
         else:
             db.session.commit()
             # Post/Redirect/Get: the next page shows the URL once (taken out of the session), so
@@ -136,25 +141,40 @@ def feed(token):
     if touch(subscription):
         db.session.commit()
     current = builder.version(subscription, request.host_url)
-    headers = {"ETag": f'"{current.etag}"', "Cache-Control": "private, max-age=900",
-               "Last-Modified": current.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT")}
-    if _not_modified(current):
+    headers = {"ETag": f'"{current.etag}"', "Cache-Control": "private, max-age=900"}
+    # If-None-Match decides when sent (RFC 9110 13.2.2), from the version alone: no rows loaded.
+    if request.if_none_match:
+        if request.if_none_match.contains_weak(current.etag):
+            headers["Last-Modified"] = _http_date(_last_modified(subscription, current))
+            return Response(status=304, headers=headers)
+    body, digest = builder.cached_body(subscription, current, _row_url)
+    _record_content(subscription, body, digest)
+    last_modified = _last_modified(subscription, current)
+    headers["Last-Modified"] = _http_date(last_modified)
+    since = request.if_modified_since
+    if not request.if_none_match and since is not None and last_modified <= since:
         return Response(status=304, headers=headers)
-    body = builder.cached_body(subscription, current, _row_url)
-    size = len(body.encode("utf-8"))
-    if subscription.last_size != size:
-        subscription.last_size = size
-        db.session.commit()
     headers["Content-Disposition"] = 'inline; filename="kampung-kb.ics"'
     return Response(body, 200, headers=headers, content_type=CALENDAR_TYPE)
 
 
-def _not_modified(current):
-    """If-None-Match decides when sent; otherwise If-Modified-Since (RFC 9110 13.2.2)."""
-    if request.if_none_match:
-        return request.if_none_match.contains_weak(current.etag)
-    since = request.if_modified_since
-    return since is not None and current.last_modified <= since
+def _record_content(subscription, body, digest):
+    """Remember when the feed's text last changed (and its size): a change that leaves no
+    newer timestamp behind (an undone mark, an ended position) still moves Last-Modified."""
+    if subscription.content_hash != digest:
+        subscription.content_hash = digest
+        subscription.content_changed_at = datetime.now(timezone.utc).replace(microsecond=0)
+        subscription.last_size = len(body.encode("utf-8"))
+        db.session.commit()
+
+
+def _last_modified(subscription, current):
+    changed = builder.utc(subscription.content_changed_at)
+    return max(current.last_modified, changed) if changed else current.last_modified
+
+
+def _http_date(moment):
+    return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
 @bp.route("/rencana/<int:plan_id>/kegiatan/<int:row_id>/kalender.ics")
@@ -162,8 +182,10 @@ def _not_modified(current):
 def activity_ics(plan_id, row_id):
     """"Tambahkan ke kalender": one activity of an approved plan as an .ics download."""
     from portal.blueprints.progress.services import get_activity_or_404
+    from portal.blueprints.progress.services import is_in_force
     plan, row = get_activity_or_404(plan_id, row_id, current_user)
-    body = builder.single(row, _row_url(row)) if plan.status == "disetujui" else None
+    # Only the version in force: a superseded one would publish an old schedule under the same UID.
+    body = builder.single(row, _row_url(row)) if is_in_force(plan) else None
     if body is None:
         abort(404)
     return Response(body, 200, content_type=CALENDAR_TYPE, headers={
