@@ -44,13 +44,13 @@ def _page(form, created=None, status=200):
     return body, status, ({"Cache-Control": "no-store"} if created else {})
 
 
-def _form(blank=False):
+def _form():
     from portal.blueprints.kampung.services import kampungs_for_home
-    form = SubscriptionForm(formdata=None) if blank else SubscriptionForm()
+    form = SubscriptionForm()
     own = has_own_activities(current_user)
     wilayahs = wilayah_choices(current_user)
     form.set_choices(kampungs_for_home(current_user), wilayahs, own_activities=own)
-    if blank or request.method == "GET":
+    if request.method == "GET":
         # An Anggota without a seksi has no "Kegiatan saya"; an operator starts from their area.
         if not own:
             form.scope.data = "wilayah" if wilayahs else "kampung"
