@@ -5,12 +5,13 @@ shown once and never again. ``CalendarEvent`` remembers, per activity (lineage),
 the event content last published and its SEQUENCE, so SEQUENCE rises exactly when what a
 calendar app shows changes, and LAST-MODIFIED says when that was.
 """
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.clock import utcnow
 
 SCOPES = {
     "saya": "Kegiatan saya",
@@ -19,9 +20,6 @@ SCOPES = {
     "wilayah": "Wilayah (kecamatan atau kabupaten)",
 }
 
-
-def _utcnow():
-    return datetime.now(timezone.utc)
 
 
 class FeedSubscription(db.Model):
@@ -46,7 +44,7 @@ class FeedSubscription(db.Model):
     token_hash: Mapped[str] = mapped_column(db.String(64), unique=True)
     # The token's last four characters, so a member can tell two URLs apart.
     token_hint: Mapped[str] = mapped_column(db.String(8))
-    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
     # Bytes of the feed last built, shown so a district operator sees when it nears what
@@ -73,4 +71,4 @@ class CalendarEvent(db.Model):
     lineage: Mapped[str] = mapped_column(db.String(32), primary_key=True)
     content_hash: Mapped[str] = mapped_column(db.String(64))
     sequence: Mapped[int] = mapped_column(default=0)
-    changed_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
+    changed_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)

@@ -4,12 +4,13 @@ A row's number within its part is its rank by ``position``; schedules are stored
 beside the text as written; funding is one or more typed sources with optional amounts.
 """
 import uuid
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.clock import utcnow
 
 # The six parts of the form, in order: key → (title, default seksi).
 PARTS = {
@@ -21,9 +22,6 @@ PARTS = {
     "VI": ("Kegiatan menggunakan Dana Desa/Kelurahan/Mandiri", None),
 }
 
-
-def _utcnow():
-    return datetime.now(timezone.utc)
 
 
 class Plan(db.Model):
@@ -47,8 +45,8 @@ class Plan(db.Model):
     verification_code: Mapped[str | None] = mapped_column(db.String(14), unique=True)
     # The approved plan this revision was copied from.
     revises_id: Mapped[int | None] = mapped_column(db.ForeignKey("plan.id"))
-    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
-    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     kampung = relationship("KampungKB")
     rows = relationship("PlanRow", back_populates="plan", order_by="PlanRow.position",
@@ -131,7 +129,7 @@ class PlanRow(db.Model):
     funding_text: Mapped[str | None] = mapped_column(db.String(300))
     funding_problems: Mapped[str | None] = mapped_column(db.Text)
     version: Mapped[int] = mapped_column(default=1)
-    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     plan = relationship("Plan", back_populates="rows")
     funding_sources = relationship("FundingSource", back_populates="row", order_by="FundingSource.position",

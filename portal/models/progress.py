@@ -5,12 +5,13 @@ revision copies rows with the same lineage, so progress recorded against Revisi 
 to Revisi 1 unchanged. It lives outside ``plan_row`` on purpose: the signed content stays frozen
 (database triggers) while progress keeps changing.
 """
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.clock import utcnow
 
 STATUSES = {
     "belum": "Belum mulai",
@@ -21,9 +22,6 @@ STATUSES = {
 }
 MARKS = {"done": "Terlaksana", "moved": "Dipindah", "cancelled": "Dibatalkan"}
 
-
-def _utcnow():
-    return datetime.now(timezone.utc)
 
 
 class ActivityProgress(db.Model):
@@ -41,7 +39,7 @@ class ActivityProgress(db.Model):
     percent: Mapped[int | None]
     reason: Mapped[str | None] = mapped_column(db.Text)
     version: Mapped[int] = mapped_column(default=1)
-    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(db.ForeignKey("user.id"))
 
     updated_by = relationship("User")
@@ -61,7 +59,7 @@ class OccurrenceMark(db.Model):
     state: Mapped[str] = mapped_column(db.String(10))
     moved_to: Mapped[date | None]
     reason: Mapped[str | None] = mapped_column(db.Text)
-    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow, onupdate=_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(db.ForeignKey("user.id"))
 
 
@@ -81,7 +79,7 @@ class Realisation(db.Model):
     note: Mapped[str | None] = mapped_column(db.Text)
     # File names (random) under the instance's upload folder; never served statically.
     photo: Mapped[str | None] = mapped_column(db.String(80))
-    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(db.ForeignKey("user.id"))
 
     created_by = relationship("User")

@@ -1,6 +1,6 @@
 """User accounts. What a user may do follows from their Pokja positions and operator scope."""
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -9,10 +9,8 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.clock import utcnow
 
-
-def _utcnow():
-    return datetime.now(timezone.utc)
 
 
 def _hasher():
@@ -41,7 +39,7 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     # Part of the session identity: rotating it logs out every other session of this user.
     session_token: Mapped[str] = mapped_column(db.String(64), default=lambda: secrets.token_urlsafe(32))
-    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=_utcnow)
+    created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(db.DateTime(timezone=True))
 
     area = relationship("Wilayah")

@@ -397,21 +397,19 @@ def revise_and_approve(page, log_in, tmp_path):
     expect(row_named(page, REVISED_ROW)).not_to_contain_text("jadwal perlu dilengkapi")
     row_named(page, REVISED_ROW).screenshot(path=str(tmp_path / "05b-revisi-baris-tersimpan.png"))
 
-    log_out(page)
-    log_in("ketua")
-    assert open_plan_from_home(page, REVISION_TITLE) == revision_id
-    page.locator("#ajukan-password").fill(PASSWORD)
-    click_and_load(page, panel(page).get_by_role("button", name="Ajukan dan tanda tangani", exact=True))
-    expect(flash(page)).to_contain_text("diajukan")
-    expect(status_badge(page)).to_have_text("Diajukan")
+    def sign(role, action, button, status):
+        """``role`` opens the revision from Beranda and signs it with their password."""
+        log_out(page)
+        log_in(role)
+        assert open_plan_from_home(page, REVISION_TITLE) == revision_id
+        page.locator(f"#{action}-password").fill(PASSWORD)
+        click_and_load(page, panel(page).get_by_role("button", name=button, exact=True))
+        expect(status_badge(page)).to_have_text(status)
 
-    log_out(page)
-    log_in("lurah")
-    assert open_plan_from_home(page, REVISION_TITLE) == revision_id
-    page.locator("#setujui-password").fill(PASSWORD)
-    click_and_load(page, panel(page).get_by_role("button", name="Setujui dan tanda tangani", exact=True))
+    sign("ketua", "ajukan", "Ajukan dan tanda tangani", "Diajukan")
+    expect(flash(page)).to_contain_text("diajukan")
+    sign("lurah", "setujui", "Setujui dan tanda tangani", "Disetujui")
     expect(flash(page)).to_have_text("Rencana disetujui dan ditandatangani.")
-    expect(status_badge(page)).to_have_text("Disetujui")
     expect(panel(page).locator("h2 .badge.status-berlaku")).to_have_text("Berlaku")
     panel(page).screenshot(path=str(tmp_path / "06a-revisi-disetujui-panel.png"))
     check_page(page, tmp_path, "06-revisi-disetujui", "revision approved")

@@ -1,0 +1,6 @@
+"""The one clock model defaults use: aware UTC now."""
+from datetime import datetime, timezone
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
