@@ -9,8 +9,8 @@ FLASK       := $(BIN)/flask --app wsgi
 HOST        ?= 127.0.0.1
 PORT        ?= 5000
 # Debian packages: Chromium for browser tests, PostgreSQL 15 for the PostgreSQL test run,
-# Pango for PDF rendering.
-DEB_PACKAGES := chromium postgresql libpango-1.0-0 libpangoft2-1.0-0
+# Pango and a font for PDF rendering.
+DEB_PACKAGES := chromium postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 
 .PHONY: help setup system-packages python-packages assets db seed run test test-fast clean
 

@@ -24,6 +24,11 @@ def rupiah(amount):
     return format_rupiah(amount)
 
 
+def angka(number):
+    """1.500.000: a whole number with Indonesian thousands dots; empty string for None."""
+    return "" if number is None else f"{number:,}".replace(",", ".")
+
+
 def short_date(value):
     return f"{value.day} {MONTHS[value.month - 1][:3]} {value.year}" if value else ""
 
@@ -81,6 +86,7 @@ def init_app(app):
     app.jinja_env.globals.update(csrf_field=csrf_field, source_label=source_label,
                                  source_types=SOURCE_TYPES, month_names=MONTHS)
     app.jinja_env.filters["rupiah"] = rupiah
+    app.jinja_env.filters["angka"] = angka
     app.jinja_env.filters["schedule_summary"] = schedule_summary
     app.jinja_env.filters["tanggal"] = tanggal
     app.jinja_env.filters["waktu"] = waktu

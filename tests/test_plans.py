@@ -46,7 +46,7 @@ def test_plan_permission_table(role, pokja, plan, client, login, db):
     row = row_named(plan, "Gotong royong")
     base = f"/rencana/{plan.id}"
     assert client.get(base).status_code == view
-    assert client.get(f"{base}/ekspor.json").status_code == view
+    assert client.get(f"{base}/unduh.json").status_code == view
     assert client.get(f"/kampung/{plan.kampung_id}/rencana").status_code == view
     responses = [
         client.post(f"{base}/baris", headers=HX, data=NEW_ROW),

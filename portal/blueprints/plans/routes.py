@@ -4,7 +4,7 @@ The plan page is one template. Filters are a GET form whose query string is the 
 back button works); htmx swaps only the ``plan_body`` block. A row change answers with the
 changed part and the totals as an out-of-band swap (``part_changed`` block).
 """
-from flask import Response, abort, flash, json, redirect, request, url_for
+from flask import abort, flash, json, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal import audit
@@ -14,7 +14,7 @@ from portal.models import workflow
 from portal.blueprints.plans.forms import PlanCreateForm, RowForm
 from portal.blueprints.plans.services import (
     Filters, PlanError, RowConflict, add_row, copy_previous_year, create_plan, delete_row,
-    export_plan, get_plan_or_404, get_row_or_404, move_row, parts_view, plans_of, source_totals,
+    get_plan_or_404, get_row_or_404, move_row, parts_view, plans_of, source_totals,
     update_row,
 )
 from portal.extensions import db, htmx
@@ -242,13 +242,3 @@ def history(plan_id):
     entries = audit.entries_for_plan(plan)
     return render("plans/history.html", plan=plan, entries=list(reversed(entries)), chain=audit.check(entries),
                   actions=audit.ACTIONS, changes_of=lambda e: json.loads(e.changes) if e.changes else {})
-
-
-@bp.route("/rencana/<int:plan_id>/ekspor.json")
-@login_required
-def export_json(plan_id):
-    plan = get_plan_or_404(plan_id, current_user)
-    body = json.dumps(export_plan(plan), ensure_ascii=False, indent=2)
-    filename = f"rencana-kegiatan-{plan.kampung_id}-{plan.year}.json"
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -4,7 +4,7 @@ Services validate, change and flush; the request (or CLI command) commits.
 """
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 
 from flask import abort
 from sqlalchemy.orm import selectinload
@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from portal.models import workflow
 from portal import audit
 from portal.blueprints.plans import content
-from portal.blueprints.plans.reading import SOURCE_TYPES, read_funding, read_schedule
+from portal.blueprints.plans.reading import FREQUENCIES, SOURCE_TYPES, format_rupiah, read_funding, read_schedule
 from portal.errors import RuleError, StateConflict
 from portal.extensions import db
 from portal.models import FundingSource, Plan, PlanRow
@@ -384,7 +384,6 @@ def export_plan(plan):
 def import_plan(document, kampung, year, by):
     """Create ``year``'s draft for ``kampung`` from an interchange document, all rows or none.
     Raises PlanError naming the row at fault."""
-    from datetime import time as dtime
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise PlanError("Berkas bukan ekspor rencana kegiatan Portal Kampung KB.")
     if document.get("version") != FORMAT_VERSION:
@@ -395,7 +394,6 @@ def import_plan(document, kampung, year, by):
     plan = create_plan(kampung, year, by)
     for index, item in enumerate(rows, start=1):
         try:
-            schedule, funding = item.get("schedule") or {}, item.get("funding") or {}
             part = item.get("part")
             if part not in PARTS:
                 raise PlanError(f"bagian {part!r} tidak dikenal")
@@ -406,20 +404,134 @@ def import_plan(document, kampung, year, by):
             if not row.kegiatan or row.seksi not in SEKSI:
                 raise PlanError("kegiatan kosong atau seksi tidak dikenal")
             row.target_count = item.get("target_count")
-            row.schedule_text = schedule.get("text")
-            for name in SCHEDULE_FIELDS:
-                value = schedule.get(name)
-                if name in ("start_date", "end_date") and value:
-                    value = date.fromisoformat(value)
-                elif name == "start_time" and value:
-                    value = dtime.fromisoformat(value)
-                setattr(row, name, value)
-            row.interval = schedule.get("interval") or 1
-            row.schedule_problems = "\n".join(schedule.get("problems") or []) or None
-            apply_funding(row, funding.get("text") or "", funding.get("sources") or [])
-            row.funding_problems = "\n".join(funding.get("problems") or []) or None
+            apply_structure(row, item.get("schedule") or {}, item.get("funding") or {})
         except (PlanError, ValueError, TypeError, AttributeError) as exc:
             raise PlanError(f"Baris {index}: {exc}") from exc
     db.session.flush()
     audit.record("plan.import", by=by, plan=plan, changes={"Jumlah kegiatan": [None, len(rows)]})
+    return plan
+
+
+def apply_structure(row, schedule, funding):
+    """Set schedule and funding from their interchange form (as exported, not re-read from the
+    texts). Raises ValueError, TypeError or PlanError on malformed values."""
+    row.schedule_text = schedule.get("text")
+    for name in SCHEDULE_FIELDS:
+        value = schedule.get(name)
+        if name in ("start_date", "end_date") and value:
+            value = date.fromisoformat(value)
+        elif name == "start_time" and value:
+            value = time.fromisoformat(value)
+        setattr(row, name, value)
+    if row.frequency not in (None, *FREQUENCIES):
+        raise PlanError(f"frekuensi {row.frequency!r} tidak dikenal")
+    row.interval = schedule.get("interval") or 1
+    row.schedule_problems = "\n".join(schedule.get("problems") or []) or None
+    apply_funding(row, funding.get("text") or "", funding.get("sources") or [])
+    row.funding_problems = "\n".join(funding.get("problems") or []) or None
+
+
+# -- spreadsheets (portal.blueprints.plans.sheets) ---------------------------------------------
+
+def sheet_rows(sheet, year):
+    """Each row of a read spreadsheet with the unsaved PlanRow it becomes, read by the same
+    code as the row form (or taken from an export's hidden structure). Problems that stop the
+    import are appended to the SheetRow's errors; the PlanRow is None for those rows."""
+    stand_in = Plan(year=year)  # transient: the readers need the plan's year, nothing is added
+    out = []
+    for item in sheet.rows:
+        row = None
+        if not item.errors:
+            row = PlanRow(part=item.part, position=0)
+            row.plan = stand_in
+            data = dict(item.texts, seksi=item.seksi, target_count=item.target_count,
+                        target_unit=item.target_unit)
+            try:
+                _apply(row, data)
+                if item.structure:
+                    _structure_or_text(row, item)
+                elif item.anggaran is not None:
+                    _place_budget(row, item)
+            except PlanError as exc:
+                item.errors.append(str(exc))
+                stand_in.rows.remove(row)
+                row = None
+        out.append((item, row))
+    return out
+
+
+def _structure_or_text(row, item):
+    """An exported row whose visible cells are unchanged: its structure as stored (a schedule
+    completed by hand survives the round trip)."""
+    try:
+        apply_structure(row, dict(item.structure.get("schedule") or {}, text=row.schedule_text),
+                        dict(item.structure.get("funding") or {}, text=row.funding_text))
+    except (PlanError, ValueError, TypeError, AttributeError):
+        apply_schedule(row, {"schedule_text": row.schedule_text})
+        apply_funding(row, row.funding_text or "")
+        item.warnings.append("Struktur tersimpan baris ini tidak valid; jadwal dan dana dibaca dari teksnya.")
+        if item.anggaran is not None:
+            _place_budget(row, item)
+
+
+def _place_budget(row, item):
+    """The Anggaran column: the amount of the one funding source the text names."""
+    amount = item.anggaran
+    sources = row.funding_sources
+    stated = [s.amount for s in sources if s.amount is not None]
+    shown = format_rupiah(amount)
+    if stated:
+        if sum(stated) != amount:
+            item.warnings.append(f"Anggaran {shown} berbeda dengan jumlah di Sumber Dana "
+                                 f"({format_rupiah(sum(stated))}); dipakai rincian Sumber Dana.")
+        return
+    if len(sources) == 1:
+        sources[0].amount = amount
+        return
+    if not sources:
+        row.funding_sources = [FundingSource(position=0, type="lainnya", amount=amount)]
+        problem = f"Anggaran {shown} tanpa sumber dana; dicatat sebagai \u201cLainnya\u201d."
+    else:
+        problem = f"Anggaran {shown} belum dibagi ke {len(sources)} sumber dana."
+    row.funding_problems = "\n".join(filter(None, [row.funding_problems, problem]))
+
+
+def import_target(kampung, year):
+    """Where an import of ``year`` goes: (the editable draft, None), (None, None) for a new
+    draft, or (None, reason) when the year's plan is submitted or approved."""
+    plans = db.session.scalars(db.select(Plan).where(Plan.kampung_id == kampung.id, Plan.year == year)
+                               .order_by(Plan.revision.desc())).all()
+    for plan in plans:
+        if workflow.content_editable(plan):
+            return plan, None
+    if plans:
+        return None, (f"Rencana kegiatan {year} berstatus {workflow.label(plans[0])}; isinya tidak dapat diubah. "
+                      "Buat revisi dulu, lalu impor ke draf revisi.")
+    return None, None
+
+
+def import_sheet(sheet, kampung, year, by):
+    """Add every row of ``sheet`` to ``year``'s draft (created when there is none): all rows
+    or none. Raises PlanError when any row has an error or the year's plan is locked."""
+    target, refusal = import_target(kampung, year)
+    if refusal:
+        raise PlanError(refusal)
+    if target is None:
+        _check_year(kampung, year)
+    built = sheet_rows(sheet, year)
+    failed = [item for item, row in built if row is None]
+    if failed:
+        raise PlanError(f"{len(failed)} baris masih salah (pertama: baris {failed[0].sheet_row}: "
+                        f"{failed[0].errors[0]}).")
+    plan = target or create_plan(kampung, year, by)
+    if target is not None:
+        _check_editable(plan, by)
+    with db.session.no_autoflush:
+        for _item, row in built:
+            row.position = _next_position(plan, row.part)
+            row.plan = plan
+    db.session.flush()
+    audit.record("plan.import", by=by, plan=plan,
+                 changes={"Diimpor dari": [None, sheet.filename or sheet.kind.upper()],
+                          "Jumlah kegiatan": [None, len(built)]})
     return plan
