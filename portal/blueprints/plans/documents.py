@@ -85,7 +85,6 @@ def import_preview(kampung_id, token):
             plan = import_sheet(sheet, kampung, year, by=current_user)
         except PlanError as exc:
             db.session.rollback()
-            sheet = sheets.read_file(data, record["filename"])
             return _preview(kampung, token, record, sheet, status=422, refused=str(exc))
         db.session.commit()
         staging.discard(token)

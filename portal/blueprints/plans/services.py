@@ -3,7 +3,7 @@
 Services validate, change and flush; the request (or CLI command) commits.
 """
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 
 from flask import abort
@@ -435,11 +435,13 @@ def apply_structure(row, schedule, funding):
 
 def sheet_rows(sheet, year):
     """Each row of a read spreadsheet with the unsaved PlanRow it becomes, read by the same
-    code as the row form (or taken from an export's hidden structure). Problems that stop the
-    import are appended to the SheetRow's errors; the PlanRow is None for those rows."""
+    code as the row form (or taken from an export's hidden structure). The SheetRows returned
+    are copies carrying this reading's errors and warnings (the sheet itself is not changed);
+    the PlanRow is None for a row with errors."""
     stand_in = Plan(year=year)  # transient: the readers need the plan's year, nothing is added
     out = []
     for item in sheet.rows:
+        item = replace(item, errors=list(item.errors), warnings=list(item.warnings))
         row = None
         if not item.errors:
             row = PlanRow(part=item.part, position=0)
@@ -530,6 +532,7 @@ def import_sheet(sheet, kampung, year, by):
         for _item, row in built:
             row.position = _next_position(plan, row.part)
             row.plan = plan
+            db.session.add(row)  # SQLAlchemy 2 does not cascade along the backref
     db.session.flush()
     audit.record("plan.import", by=by, plan=plan,
                  changes={"Diimpor dari": [None, sheet.filename or sheet.kind.upper()],

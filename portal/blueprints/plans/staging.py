@@ -1,6 +1,6 @@
 """Uploaded plan files waiting for the user's confirmation.
 
-The upload is kept as it came, under the instance folder with a random name, beside a small JSON
+The upload is kept as it came, in the upload folder's ``imports`` with a random name, beside a small JSON
 record of who uploaded it, for which Kampung KB and year. The preview and the confirmation both
 read it again, so what is imported is exactly what was previewed, and a reload never uploads
 twice. Files older than ``MAX_AGE`` are removed whenever a new one is staged.
@@ -9,17 +9,16 @@ import json
 import re
 import secrets
 import time
-from pathlib import Path
 
-from flask import current_app
+from portal import uploads
 
 MAX_AGE = 6 * 3600
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 
 def _folder():
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
+    path = uploads.folder() / "imports"
+    path.mkdir(exist_ok=True)
     return path
 
 
