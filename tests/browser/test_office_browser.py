@@ -158,7 +158,7 @@ def open_plan_list(page):
     page.goto("/")
     click_and_load(page, page.get_by_role("link", name="Rencana Kegiatan", exact=True).first)
     expect(page.get_by_role("heading", level=1, name="Rencana Kegiatan")).to_be_visible()
-    titles = page.locator("main li a strong").all_inner_texts() or page.locator("li a strong").all_inner_texts()
+    titles = page.locator("main li a strong").all_inner_texts()
     return {int(m.group(1)) for t in titles if (m := re.match(r"Rencana Kegiatan (\d{4})", t))}
 
 
@@ -496,3 +496,28 @@ def test_part_headers_in_the_first_column_are_read(page, log_in, tmp_path, resul
     finally:
         click_and_load(page, page.get_by_role("button", name="Batal", exact=True))
         expect(flash(page)).to_have_text("Impor dibatalkan; tidak ada yang disimpan.")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: an Excel export imported for another year keeps the exported year's dates: the hidden "
+    "_portal_struktur sheet is applied as stored (services._structure_or_text → apply_structure "
+    "sets start_date/end_date verbatim), so e.g. the 2025 draft's \"Juni - Des\" previews and "
+    "imports as 1 Jun 2025 - 31 Des 2025 in a plan for another year, while \"Buat draf\" with "
+    "\"Salin dari tahun lalu\" shifts schedules by one year and the same text typed in a sheet "
+    "without the hidden sheet is read in the target year."))
+def test_excel_export_imported_for_another_year_is_scheduled_in_that_year(page, log_in, tmp_path, results_dir):
+    log_in("sekretaris")
+    (year,) = free_years(open_plan_list(page), 1)
+    title = f"Rencana Kegiatan {DRAFT_YEAR}"
+    click_and_load(page, plan_item(page, DRAFT_YEAR, "Draf").get_by_role("link", name=title, exact=True))
+    excel = download_excel(page, tmp_path, DRAFT_YEAR)
+    click_and_load(page, page.locator("p.downloads").get_by_role("link", name="Impor dari Excel/CSV"))
+    upload(page, year, excel)
+    expect(page.locator("section.card").first).to_contain_text(f"Akan dibuat draf baru Rencana Kegiatan {year}")
+    summaries = [t for t in page.locator("li.import-row dd .hint").all_inner_texts() if t.startswith("\u2192")]
+    years = {int(y) for t in summaries for y in re.findall(r"\b(20\d\d)\b", t)}
+    check_page(page, tmp_path, results_dir, "10-pratinjau-ekspor-tahun-lain", "import preview", fits=False)
+    click_and_load(page, page.get_by_role("button", name="Batal", exact=True))
+    expect(flash(page)).to_have_text("Impor dibatalkan; tidak ada yang disimpan.")
+    assert summaries, "no schedule summaries in the preview"
+    assert years == {year}, f"schedules of a {year} import fall in {sorted(years)}"

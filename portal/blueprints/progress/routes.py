@@ -6,11 +6,14 @@ occurrence buttons are one tap each.
 """
 from datetime import date
 
-from flask import flash, redirect, request, send_file, url_for
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.plans.reading import parse_rupiah
+from portal.blueprints.kampung.services import get_kampung_or_404
+from portal.blueprints.plans import printing
 from portal.blueprints.progress import bp
+from portal.blueprints.progress import laporan as lap
 from portal.blueprints.progress.forms import RealisationForm, StatusForm
 from portal.blueprints.progress.services import (
     ProgressConflict, ProgressError, activities, add_realisation, get_activity_or_404, is_in_force,
@@ -21,6 +24,7 @@ from portal.formatting import tanggal
 from portal.models import Realisation
 from portal.models.progress import MARKS, STATUSES
 from portal.rendering import render
+from portal.tables import MIMETYPES, safe_stem, to_xlsx
 from portal.uploads import PhotoError, delete_photo, photo_path, save_photo
 
 
@@ -132,8 +136,6 @@ def realisation(plan_id, row_id):
 @login_required
 def photo(item_id, size=""):
     """A realisation's photo, only for those who may read its plan."""
-    from flask import abort
-
     from portal.blueprints.plans.services import get_plan_or_404
     from portal.models import Plan, PlanRow
     item = db.session.get(Realisation, item_id)
@@ -176,7 +178,6 @@ def _year_plan(kampung):
 def mine(kampung_id):
     """The activities this user may update, overdue and this month's first, each with one-tap
     buttons for its due occurrences."""
-    from portal.blueprints.kampung.services import get_kampung_or_404
     kampung = get_kampung_or_404(kampung_id, current_user)
     plan, year, years = _year_plan(kampung)
     items = []
@@ -200,7 +201,6 @@ def mine(kampung_id):
 @login_required
 def dashboard(kampung_id):
     from portal import charts
-    from portal.blueprints.kampung.services import get_kampung_or_404
     from portal.blueprints.progress.reports import dashboard as dashboard_data
     from portal.tables import export_response
     kampung = get_kampung_or_404(kampung_id, current_user)
@@ -209,7 +209,6 @@ def dashboard(kampung_id):
     if data and (table := request.args.get("unduh")):
         name, _, fmt = table.partition(".")
         if name not in ("seksi", "part", "targets", "budget", "overdue", "upcoming"):
-            from flask import abort
             abort(404)
         return export_response(data[name], fmt, f"dasbor-{name}-{kampung.id}-{year}")
     chart = None
@@ -222,6 +221,33 @@ def dashboard(kampung_id):
         }
     return render("progress/dashboard.html", kampung=kampung, plan=plan, year=year, years=years, data=data,
                   chart=chart)
+
+
+@bp.route("/kampung/<int:kampung_id>/laporan")
+@login_required
+def laporan(kampung_id):
+    """Laporan kegiatan of one month or quarter (?periode=2026-03 or 2026-T1), on screen or as
+    ?unduh=xlsx|pdf; ?cetak=1 gives the print view."""
+    kampung = get_kampung_or_404(kampung_id, current_user)
+    plan, year, years = _year_plan(kampung)
+    period = lap.Period.parse(request.args.get("periode"), year) or lap.Period.containing(kampung.today(), year)
+    table, summary = lap.report(plan, period) if plan is not None else (None, None)
+    context = dict(kampung=kampung, plan=plan, year=year, years=years, period=period, periods=lap.periods(year),
+                   table=table, summary=summary)
+    fmt = request.args.get("unduh")
+    if fmt or request.args.get("cetak"):
+        if plan is None or fmt not in (None, "xlsx", "pdf"):
+            abort(404)
+        if fmt == "xlsx":
+            body, mimetype = to_xlsx(table), MIMETYPES["xlsx"]
+        else:
+            html = render_template("progress/laporan_print.html", **context)
+            if fmt is None:
+                return html
+            body, mimetype = printing.to_pdf(html), "application/pdf"
+        stem = safe_stem(f"laporan-kegiatan-{kampung.name}-{period.key}")
+        return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
+    return render("progress/laporan.html", **context)
 
 
 SORTABLE = ("kampung", "desa", "kecamatan", "status", "done_pct", "budget_pct", "overdue", "last_update")
