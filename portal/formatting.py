@@ -56,16 +56,25 @@ def schedule_summary(row):
     return " · ".join(parts)
 
 
-def waktu(moment, zone):
-    """"23 November 2026 pukul 14.05 WIB": a stored moment (naive means UTC, as SQLite gives it
-    back) in the IANA zone ``zone``."""
-    if moment is None:
-        return ""
+def local_moment(moment, zone):
+    """A stored moment (naive means UTC, as SQLite gives it back) in the IANA zone ``zone``."""
     from datetime import timezone
     from zoneinfo import ZoneInfo
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(ZoneInfo(zone))
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def tanggal_lokal(moment, zone):
+    """"10 Maret 2026": the date of a stored moment where it happened."""
+    return tanggal(local_moment(moment, zone)) if moment is not None else ""
+
+
+def waktu(moment, zone):
+    """"23 November 2026 pukul 14.05 WIB": a stored moment in the IANA zone ``zone``."""
+    if moment is None:
+        return ""
+    local = local_moment(moment, zone)
     abbreviation = labels.TIMEZONES.get(zone, zone)
     return f"{tanggal(local)} pukul {local:%H.%M} {abbreviation}"
 
@@ -90,6 +99,7 @@ def init_app(app):
     app.jinja_env.filters["schedule_summary"] = schedule_summary
     app.jinja_env.filters["tanggal"] = tanggal
     app.jinja_env.filters["waktu"] = waktu
+    app.jinja_env.filters["tanggal_lokal"] = tanggal_lokal
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

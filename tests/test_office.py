@@ -181,8 +181,10 @@ def test_xlsx_edited_cell_is_read_again_from_its_text(plan):
     before = originals(plan)
     after = [comparable(row) for _item, row in built]
     index = next(i for i, item in enumerate(before) if item["schedule"]["text"] == HAND_TEXT)
-    # the edited row: its schedule read from the new text, not the stored structure
-    assert built[index][0].structure is None
+    # the edited row: its schedule read from the new text, not the stored structure; its
+    # funding (cells not edited) still comes from the structure
+    assert built[index][0].structure["schedule"] is None
+    assert built[index][0].structure["funding"] is not None
     schedule = after[index]["schedule"]
     assert schedule["text"] == "Maret - Mei"
     assert (schedule["frequency"], schedule["start_date"], schedule["end_date"]) == (
@@ -210,7 +212,8 @@ def test_xlsx_edited_budget_text_drops_the_stored_structure(plan):
     workbook.save(out)
     _sheet, built = read_back(out.getvalue(), "rencana.xlsx")
     item, row = built[0]
-    assert item.structure is None and item.errors == []
+    assert item.structure["funding"] is None and item.errors == []
+    assert item.structure["schedule"] is not None  # the Waktu cell was not edited
     assert [(s.type, s.amount) for s in row.funding_sources] == [("dana_desa", 2_500_000)]
     # Anggaran still says 2.000.000: the importer says which one it used
     assert any("berbeda" in w for w in item.warnings)
@@ -326,7 +329,8 @@ def test_xlsx_hidden_structure_sheet(plan):
     assert hidden.sheet_state == "hidden"
     assert workbook.worksheets[0].sheet_state == "visible"
     assert hidden["A1"].value == sheets.STRUCTURE_FORMAT
-    entries = [json.loads(hidden.cell(r, 2).value) for r in range(2, hidden.max_row + 1)]
+    assert hidden["B1"].value == YEAR
+    entries = [json.loads(hidden.cell(r, 3).value) for r in range(2, hidden.max_row + 1)]
     assert len(entries) == len(ROWS)
     assert {"monthly"} <= {e["schedule"]["frequency"] for e in entries}
 
@@ -711,9 +715,6 @@ def round_trip(plan, fmt):
     return [comparable(row) for _item, row in built]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: office.row_cells writes Jumlah Sasaran only when target_count is set, so a row with a "
-    "unit but no count (RowForm allows it: both fields optional) loses target_unit on the round trip"))
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_round_trip_keeps_a_unit_without_count(fmt, kb):
     plan = make_plan(kb["kampung"], kb["sekretaris"], rows=[
@@ -721,9 +722,6 @@ def test_round_trip_keeps_a_unit_without_count(fmt, kb):
     assert round_trip(plan, fmt) == originals(plan)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sheets._row reads Jumlah Sasaran after text.replace('.', '') (meant for thousands "
-    "separators), so a unit with a dot (\"25 org.\") comes back as \"org\""))
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_round_trip_keeps_a_unit_with_a_dot(fmt, kb):
     plan = make_plan(kb["kampung"], kb["sekretaris"], rows=[
@@ -731,10 +729,6 @@ def test_round_trip_keeps_a_unit_with_a_dot(fmt, kb):
     assert round_trip(plan, fmt) == originals(plan)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the description is a multi-line TextAreaField, office writes its line breaks into the "
-    "cell, but sheets._cell/_csv_cell normalize_space every cell, so the lines are joined with "
-    "spaces on the round trip (silently, no warning)"))
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_round_trip_keeps_line_breaks_in_the_description(fmt, kb):
     plan = make_plan(kb["kampung"], kb["sekretaris"], rows=[
@@ -743,10 +737,6 @@ def test_round_trip_keeps_line_breaks_in_the_description(fmt, kb):
     assert round_trip(plan, fmt) == originals(plan)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the hidden structure sheet is keyed by the row's visible content only "
-    "(sheets._structure_rows builds a dict), so two rows that look the same but were completed "
-    "by hand differently both come back with the last row's schedule"))
 def test_xlsx_round_trip_keeps_each_of_two_identical_looking_rows(kb):
     plan = make_plan(kb["kampung"], kb["sekretaris"], rows=[
         {"part": "II", "kegiatan": "Posyandu", "schedule_text": HAND_TEXT, "frequency": "monthly",
@@ -776,10 +766,6 @@ def signed_at_night(kb, plan, monkeypatch):
 SIGNED_LOCAL = f"10 Maret {YEAR} pukul 03.30 WIB"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: office._signature_block dates the Ketua's place-and-date line with "
-    "tanggal(signature.signed_at.date()), the UTC date, while the line below shows the local "
-    "time: signed 03.30 WIB on 10 March reads \"Harara, 9 Maret\""))
 def test_xlsx_signature_date_is_the_local_date(signed_at_night, client, login):
     login("anggota")
     texts = texts_of(visible(client.get(f"/rencana/{signed_at_night.id}/unduh.xlsx").data))
@@ -787,12 +773,27 @@ def test_xlsx_signature_date_is_the_local_date(signed_at_night, client, login):
     assert f"Harara, 10 Maret {YEAR}" in texts
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: templates/plans/print.html dates the Ketua's block with "
-    "signatures.ketua.signed_at.date()|tanggal, the UTC date, while the e-signature line shows the "
-    "local time: signed 03.30 WIB on 10 March prints \"Harara, 9 Maret\" (print view and PDF)"))
 def test_print_signature_date_is_the_local_date(signed_at_night, client, login):
     login("anggota")
     html = client.get(f"/rencana/{signed_at_night.id}/cetak").get_data(as_text=True)
     assert SIGNED_LOCAL in html
     assert f"Harara, 10 Maret {YEAR}" in html
+
+
+def test_xlsx_edited_pelaksana_keeps_a_hand_completed_schedule(plan):
+    """Fixing a typo in another cell of a row completed by hand keeps its stored schedule."""
+    workbook = load_workbook(io.BytesIO(office.to_xlsx(plan)))
+    sheet = workbook.worksheets[0]
+    header = next(r for r in sheet.iter_rows() if any(c.value == "Waktu" for c in r))
+    columns = {c.value: c.column for c in header}
+    line = next(r[0].row for r in sheet.iter_rows()
+                if r[columns["Waktu"] - 1].value == HAND_TEXT)
+    sheet.cell(line, columns["Pelaksana"]).value = "Kader Posyandu (diperbaiki)"
+    out = io.BytesIO()
+    workbook.save(out)
+    _sheet, built = read_back(out.getvalue(), "rencana.xlsx")
+    item, row = next((i, r) for i, r in built if i.texts.get("schedule_text") == HAND_TEXT)
+    before = next(r for r in originals(plan) if r["schedule"]["text"] == HAND_TEXT)
+    assert row.pelaksana == "Kader Posyandu (diperbaiki)"
+    assert comparable(row)["schedule"] == before["schedule"]
+    assert row.schedule_problems is None and not row.schedule_needs_completion

@@ -1,9 +1,9 @@
 """A plan as office documents: XLSX in the form's layout, CSV, and the printed form as PDF.
 
 The XLSX reads back through ``sheets.read_file`` to the same rows: the visible sheet carries the
-form's columns, and a hidden sheet keeps each row's structured schedule and funding keyed by its
-visible content, so a schedule completed by hand survives the round trip while any cell the user
-edits is read again from its text.
+form's columns, and a hidden sheet keeps each row's structured schedule (keyed by its Kegiatan
+and Waktu text) and funding (keyed by its Kegiatan, Sumber Dana and Anggaran), so a schedule
+completed by hand survives the round trip while a cell the user edits is read again from its text.
 """
 import csv
 import io
@@ -15,8 +15,10 @@ from openpyxl.utils import get_column_letter
 
 from portal import labels
 from portal.blueprints.plans import content
-from portal.blueprints.plans.reading import normalize_space
-from portal.blueprints.plans.sheets import COLUMNS, STRUCTURE_FORMAT, STRUCTURE_SHEET, visible_key
+from portal.formatting import tanggal_lokal, waktu
+from portal.blueprints.plans.sheets import (
+    COLUMNS, STRUCTURE_FORMAT, STRUCTURE_SHEET, TEXT_FIELDS, field_text, visible_keys,
+)
 from portal.models import workflow
 from portal.models.plan import PARTS
 from portal.tables import _guard, _set_text, sheet_title
@@ -35,10 +37,11 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 def row_cells(row, number):
     """{field: value} of one row as the form shows it (texts as stored, budget as a number)."""
     target = " ".join(str(v) for v in (row.target_count, row.target_unit) if v not in (None, ""))
+    # (a unit alone is written alone: the reader takes text without a number as the unit)
     return {
         "part": row.part, "number": number, "kegiatan": row.kegiatan, "pelaksana": row.pelaksana or "",
         "seksi": labels.SEKSI_SHORT.get(row.seksi, row.seksi), "sasaran": row.sasaran or "",
-        "target": target if row.target_count is not None else "", "mitra": row.mitra or "",
+        "target": target, "mitra": row.mitra or "",
         "place": row.place or "", "schedule_text": row.schedule_text or "", "funding_text": row.funding_text or "",
         "anggaran": row.budget, "description": row.description or "",
     }
@@ -113,7 +116,7 @@ def to_xlsx(plan, verify_url=None):
                 cell.alignment = Alignment(vertical="top", wrap_text=True)
                 cell.border = BOX
             part_total += row.budget or 0
-            hidden.append((_visible_key(values), _structure(row)))
+            hidden.append((*_visible_keys(values), _structure(row)))
             line += 1
         _total_line(sheet, line, f"Jumlah bagian {key}", part_total, anggaran_col, width)
         grand_total += part_total
@@ -132,20 +135,21 @@ def to_xlsx(plan, verify_url=None):
     structure = workbook.create_sheet(STRUCTURE_SHEET)
     structure.sheet_state = "hidden"
     _set_text(structure.cell(row=1, column=1), STRUCTURE_FORMAT)
-    for index, (key, value) in enumerate(hidden, start=2):
-        _set_text(structure.cell(row=index, column=1), key)
-        _set_text(structure.cell(row=index, column=2), json.dumps(value, ensure_ascii=False))
+    structure.cell(row=1, column=2).value = plan.year
+    for index, (schedule_key, funding_key, value) in enumerate(hidden, start=2):
+        _set_text(structure.cell(row=index, column=1), schedule_key)
+        _set_text(structure.cell(row=index, column=2), funding_key)
+        _set_text(structure.cell(row=index, column=3), json.dumps(value, ensure_ascii=False))
 
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def _visible_key(values):
-    """The key the importer will compute from these cells (texts as it normalises them)."""
-    texts = {name: normalize_space(str(values[name])) for name in
-             ("kegiatan", "pelaksana", "sasaran", "mitra", "place", "schedule_text", "funding_text", "description")}
-    return visible_key(values["part"], {k: v for k, v in texts.items()}, values["anggaran"])
+def _visible_keys(values):
+    """The keys the importer will compute from these cells (texts as it normalises them)."""
+    texts = {name: field_text(name, str(values[name])) for name in TEXT_FIELDS}
+    return visible_keys(values["part"], texts, values["anggaran"])
 
 
 def _structure(row):
@@ -170,12 +174,12 @@ def _total_line(sheet, line, label, amount, anggaran_col, width):
 def _signature_block(sheet, line, plan, verify_url):
     """Lurah on the left, Ketua on the right, as on the paper form; outside the Kegiatan
     column, so the importer stops here."""
-    from portal.formatting import tanggal, waktu
     signatures = plan.current_signatures() if plan.status in ("diajukan", "disetujui") else {}
     blocks = ((3, "Mengetahui,", "Lurah/Kepala Desa", "lurah"), (9, "", "Ketua Pokja Kampung KB", "ketua"))
     for col, opener, role_title, role in blocks:
         signature = signatures.get(role)
-        lines = [opener or (f"{plan.kampung.desa.name}, {tanggal(signature.signed_at.date())}" if signature else
+        lines = [opener or (f"{plan.kampung.desa.name}, {tanggal_lokal(signature.signed_at, signature.timezone)}"
+                            if signature else
                             f"{plan.kampung.desa.name}, ....................")]
         lines.append(role_title)
         if signature:

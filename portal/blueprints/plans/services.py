@@ -93,7 +93,7 @@ def copy_previous_year(kampung, year, by):
     with db.session.no_autoflush:
         for old in source.rows:
             row = clone_row(old, plan)
-            row.start_date, row.end_date = _next_year(old.start_date), _next_year(old.end_date)
+            row.start_date, row.end_date = _years_later(old.start_date, 1), _years_later(old.end_date, 1)
     db.session.flush()
     audit.record("plan.copy", by=by, plan=plan, changes={"Disalin dari": [None, source.title]})
     return plan
@@ -124,13 +124,13 @@ def _check_year(kampung, year):
         raise PlanError(f"Rencana kegiatan {year} sudah ada.", "year")
 
 
-def _next_year(value):
+def _years_later(value, years):
     if value is None:
         return None
     try:
-        return value.replace(year=value.year + 1)
+        return value.replace(year=value.year + years)
     except ValueError:  # 29 February
-        return value.replace(year=value.year + 1, day=28)
+        return value.replace(year=value.year + years, day=28)
 
 
 # -- rows ---------------------------------------------------------------------------------------
@@ -225,7 +225,9 @@ def _apply(row, data):
         raise PlanError("Pilih seksi yang bertanggung jawab.", "seksi")
     for name in ROW_TEXT_FIELDS:
         value = data.get(name)
-        setattr(row, name, value.strip() or None if isinstance(value, str) else value)
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").strip() or None  # browsers send textarea lines as CRLF
+        setattr(row, name, value)
     row.kegiatan = kegiatan
     row.seksi = seksi
     row.target_count = data.get("target_count")
@@ -412,23 +414,25 @@ def import_plan(document, kampung, year, by):
     return plan
 
 
-def apply_structure(row, schedule, funding):
-    """Set schedule and funding from their interchange form (as exported, not re-read from the
-    texts). Raises ValueError, TypeError or PlanError on malformed values."""
-    row.schedule_text = schedule.get("text")
-    for name in SCHEDULE_FIELDS:
-        value = schedule.get(name)
-        if name in ("start_date", "end_date") and value:
-            value = date.fromisoformat(value)
-        elif name == "start_time" and value:
-            value = time.fromisoformat(value)
-        setattr(row, name, value)
-    if row.frequency not in (None, *FREQUENCIES):
-        raise PlanError(f"frekuensi {row.frequency!r} tidak dikenal")
-    row.interval = schedule.get("interval") or 1
-    row.schedule_problems = "\n".join(schedule.get("problems") or []) or None
-    apply_funding(row, funding.get("text") or "", funding.get("sources") or [])
-    row.funding_problems = "\n".join(funding.get("problems") or []) or None
+def apply_structure(row, schedule=None, funding=None):
+    """Set schedule and/or funding from their interchange form (as exported, not re-read from
+    the texts). Raises ValueError, TypeError or PlanError on malformed values."""
+    if schedule is not None:
+        row.schedule_text = schedule.get("text")
+        for name in SCHEDULE_FIELDS:
+            value = schedule.get(name)
+            if name in ("start_date", "end_date") and value:
+                value = date.fromisoformat(value)
+            elif name == "start_time" and value:
+                value = time.fromisoformat(value)
+            setattr(row, name, value)
+        if row.frequency not in (None, *FREQUENCIES):
+            raise PlanError(f"frekuensi {row.frequency!r} tidak dikenal")
+        row.interval = schedule.get("interval") or 1
+        row.schedule_problems = "\n".join(schedule.get("problems") or []) or None
+    if funding is not None:
+        apply_funding(row, funding.get("text") or "", funding.get("sources") or [])
+        row.funding_problems = "\n".join(funding.get("problems") or []) or None
 
 
 # -- spreadsheets (portal.blueprints.plans.sheets) ---------------------------------------------
@@ -450,10 +454,7 @@ def sheet_rows(sheet, year):
                         target_unit=item.target_unit)
             try:
                 _apply(row, data)
-                if item.structure:
-                    _structure_or_text(row, item)
-                elif item.anggaran is not None:
-                    _place_budget(row, item)
+                _structure_or_text(row, item)
             except PlanError as exc:
                 item.errors.append(str(exc))
                 stand_in.rows.remove(row)
@@ -463,17 +464,26 @@ def sheet_rows(sheet, year):
 
 
 def _structure_or_text(row, item):
-    """An exported row whose visible cells are unchanged: its structure as stored (a schedule
-    completed by hand survives the round trip)."""
+    """Schedule and funding as the texts read, unless an export's hidden sheet kept them for
+    these very texts: then as stored (a schedule completed by hand survives the round trip), the
+    dates moved to the plan's year when the file came from another year (as "Salin dari tahun
+    lalu" does). Each half stands alone: editing the Waktu cell re-reads the schedule only."""
+    kept = item.structure or {}
+    schedule, funding = kept.get("schedule"), kept.get("funding")
     try:
-        apply_structure(row, dict(item.structure.get("schedule") or {}, text=row.schedule_text),
-                        dict(item.structure.get("funding") or {}, text=row.funding_text))
+        apply_structure(row, dict(schedule, text=row.schedule_text) if schedule else None,
+                        dict(funding, text=row.funding_text) if funding else None)
     except (PlanError, ValueError, TypeError, AttributeError):
         apply_schedule(row, {"schedule_text": row.schedule_text})
         apply_funding(row, row.funding_text or "")
         item.warnings.append("Struktur tersimpan baris ini tidak valid; jadwal dan dana dibaca dari teksnya.")
-        if item.anggaran is not None:
-            _place_budget(row, item)
+        schedule = funding = None
+    exported_year = kept.get("year")
+    if schedule and isinstance(exported_year, int) and exported_year != row.plan.year:
+        years = row.plan.year - exported_year
+        row.start_date, row.end_date = _years_later(row.start_date, years), _years_later(row.end_date, years)
+    if not funding and item.anggaran is not None:
+        _place_budget(row, item)
 
 
 def _place_budget(row, item):

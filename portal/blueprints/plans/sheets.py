@@ -42,7 +42,7 @@ HEADER_SEARCH_ROWS = 30
 
 # The hidden sheet an export carries, so a round trip keeps structure a text cannot say.
 STRUCTURE_SHEET = "_portal_struktur"
-STRUCTURE_FORMAT = "portal-kampung-kb/struktur-baris/1"
+STRUCTURE_FORMAT = "portal-kampung-kb/struktur-baris/2"
 
 # Field → (column header as exported, accepted header spellings after normalising).
 COLUMNS = {
@@ -124,8 +124,8 @@ class SheetRow:
     def kegiatan(self):
         return self.texts.get("kegiatan", "")
 
-    def visible_key(self):
-        return visible_key(self.part, self.texts, self.anggaran)
+    def visible_keys(self):
+        return visible_keys(self.part, self.texts, self.anggaran)
 
 
 @dataclass
@@ -148,10 +148,24 @@ class SheetPlan:
         return sum(1 for r in self.rows if r.warnings and not r.errors)
 
 
-def visible_key(part, texts, anggaran):
-    """What identifies a row's visible content, for matching it to the hidden structure."""
-    payload = [part] + [texts.get(name, "") for name in TEXT_FIELDS] + [anggaran]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
+def clean_lines(text):
+    """Spaces normalised within each line; line breaks kept (only Keterangan keeps them)."""
+    return "\n".join(normalize_space(line) for line in text.splitlines()).strip("\n")
+
+
+def field_text(name, text):
+    """A cell's text as the field stores it: one line, except the multi-line Keterangan."""
+    return clean_lines(text) if name == "description" else normalize_space(text)
+
+
+def visible_keys(part, texts, anggaran):
+    """(schedule key, funding key): what a row shows that its kept schedule and funding belong
+    to, for matching a row to an export's hidden structure."""
+    def digest(*payload):
+        return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode("utf-8")).hexdigest()[:24]
+    kegiatan = texts.get("kegiatan", "")
+    return (digest("jadwal", part, kegiatan, texts.get("schedule_text", "")),
+            digest("dana", part, kegiatan, texts.get("funding_text", ""), anggaran))
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -163,20 +177,26 @@ def read_file(data, filename=""):
     if len(data) > MAX_UPLOAD_BYTES:
         raise SheetRefused(f"Berkas terlalu besar ({len(data) / 1024 / 1024:.1f} MB); paling besar 5 MB.")
     if data.startswith(b"PK\x03\x04"):
-        kind, grids, structure = "xlsx", _xlsx_grids(data), _hidden_structure
+        kind, grids = "xlsx", _xlsx_grids(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise SheetRefused(_ole_message(data))
     elif data.startswith(b"%PDF"):
         raise SheetRefused("Berkas PDF tidak dapat dibaca. Unggah tabel rencana dalam format Excel (.xlsx) atau CSV.")
     else:
-        kind, grids, structure = "csv", _csv_grids(data), None
+        kind, grids = "csv", _csv_grids(data)
     plan = None
-    for sheet, grid, merges, hidden in grids:
-        plan = _parse(grid, merges, filename, kind, sheet)
-        if plan is not None:
-            if structure and hidden:
-                structure(plan, hidden)
-            break
+    try:
+        for sheet, grid, merges, hidden in grids:
+            plan = _parse(grid, merges, filename, kind, sheet)
+            if plan is not None:
+                if hidden:
+                    _hidden_structure(plan, hidden)
+                break
+    except SheetRefused:
+        raise
+    except Exception as exc:  # openpyxl parses rows lazily: a damaged sheet body fails here
+        raise SheetRefused("Lembar kerja rusak dan tidak dapat dibaca. Buka di Excel, simpan ulang, "
+                           "lalu unggah lagi.") from exc
     if plan is None:
         raise SheetRefused("Tidak ditemukan baris judul kolom (mis. No, Kegiatan, Pelaksana, Sasaran, Mitra, "
                            "Waktu, Sumber Dana). Pastikan tabel memakai judul kolom seperti formulir.")
@@ -211,6 +231,7 @@ def _xlsx_grids(data):
     if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED:
         raise SheetRefused("Isi berkas terlalu besar setelah dibuka (lebih dari 40 MB). "
                            "Simpan hanya lembar rencana kegiatan, lalu unggah lagi.")
+    _count_rows_and_cells(archive, [m for m in members if m.filename.startswith("xl/worksheets/")])
     try:
         formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -226,10 +247,40 @@ def _xlsx_grids(data):
             sheet_f, sheet_v = formulas[name], values[name]
             if name == STRUCTURE_SHEET or getattr(sheet_v, "sheet_state", "visible") != "visible":
                 continue
+            # Read to the last row there is, not to a stale <dimension> the file claims.
+            sheet_f.reset_dimensions()
+            sheet_v.reset_dimensions()
             yield name, _xlsx_rows(sheet_f, sheet_v), _merged_ranges(formulas, sheet_f), hidden
     finally:
         formulas.close()
         values.close()
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def _count_rows_and_cells(archive, members):
+    """Refuse sheets with more than MAX_SHEET_ROWS rows or MAX_SHEET_ROWS × MAX_COLUMNS cells
+    by counting their tags while unpacking, before openpyxl parses anything (in read-only mode it
+    scans a whole sheet that lacks a <dimension> just to size it)."""
+    for member in members:
+        rows = cells = 0
+        tail = b""
+        with archive.open(member) as source:
+            while chunk := source.read(1 << 20):
+                block = tail + chunk
+                rows += len(_ROW_TAG.findall(block))
+                cells += len(_CELL_TAG.findall(block))
+                # Keep a partial tag at the end for the next block, without counting it twice.
+                cut = block.rfind(b"<")
+                tail = block[cut:] if cut >= len(block) - 8 and cut != -1 else b""
+                if tail:
+                    rows -= len(_ROW_TAG.findall(tail))
+                    cells -= len(_CELL_TAG.findall(tail))
+                if rows > MAX_SHEET_ROWS or cells > MAX_SHEET_ROWS * MAX_COLUMNS:
+                    raise SheetRefused(f"Lembar kerja berisi lebih dari {_count(MAX_SHEET_ROWS)} baris atau terlalu "
+                                       "banyak sel (batas impor). Simpan hanya tabel rencana kegiatan, lalu unggah lagi.")
 
 
 def _merged_ranges(workbook, sheet):
@@ -264,14 +315,20 @@ def _xlsx_rows(sheet_f, sheet_v):
     return [(i, row) for i, row in enumerate(rows, start=1)]
 
 
-def _fill_merges(grid, merges, keep_empty):
+def _fill_merges(grid, merges, keep_empty, report=()):
     """Copy each vertically merged range's top value down its first column (a funding source
     merged over three activities belongs to all three), except in the columns ``keep_empty``
     (0-based): No or Kegiatan merged down stay empty below, so those rows read as the
-    continuation of one activity."""
-    for min_col, min_row, _max_col, max_row in merges:
+    continuation of one activity. Returns the ranges ("H5:H7") of vertical merges in the
+    columns ``report``."""
+    reported = []
+    for min_col, min_row, max_col, max_row in merges:
         col = min_col - 1
-        if col in keep_empty or max_row == min_row or min_row > len(grid) or col >= MAX_COLUMNS:
+        if max_row == min_row or min_row > len(grid) or col >= MAX_COLUMNS:
+            continue
+        if col in report:
+            reported.append(f"{_column_letter(min_col)}{min_row}:{_column_letter(max_col)}{max_row}")
+        if col in keep_empty:
             continue
         top_cells = grid[min_row - 1][1]
         if col >= len(top_cells) or not top_cells[col].text:
@@ -282,6 +339,7 @@ def _fill_merges(grid, merges, keep_empty):
             while len(cells) <= col:
                 cells.append(Cell(ref=f"{_column_letter(len(cells) + 1)}{r}"))
             cells[col] = Cell(text=top.text, number=top.number, ref=cells[col].ref)
+    return reported
 
 
 def _count(number):
@@ -314,7 +372,7 @@ def _cell(value, ref, formula=None):
         return Cell(text=f"{_date_text(value.date())} pukul {value:%H.%M}", ref=ref, formula=formula)
     if isinstance(value, time):
         return Cell(text=f"pukul {value:%H.%M}", ref=ref, formula=formula)
-    return Cell(text=normalize_space(str(value)), ref=ref, formula=formula)
+    return Cell(text=clean_lines(str(value)), ref=ref, formula=formula)
 
 
 def _date_text(value):
@@ -323,30 +381,42 @@ def _date_text(value):
 
 
 def _structure_rows(sheet):
-    """{visible key: structure} from an export's hidden sheet; bad entries are skipped (the row
-    is then read from its text, as any other)."""
-    found = {}
-    for index, row in enumerate(sheet.iter_rows(max_col=2, values_only=True), start=1):
+    """({schedule key: [schedule, …]}, {funding key: [funding, …]}, exported year) from an
+    export's hidden sheet, in row order (two rows may look the same and differ only in
+    structure). Bad entries are skipped: such rows are read from their texts like any other."""
+    schedules, fundings, year = {}, {}, None
+    for index, row in enumerate(sheet.iter_rows(max_col=3, values_only=True), start=1):
         if index > MAX_ACTIVITIES + 1:
             break
         if index == 1:
             if not row or row[0] != STRUCTURE_FORMAT:
-                return {}
+                return None
+            year = row[1] if len(row) > 1 and isinstance(row[1], int) and 2000 <= row[1] <= 2100 else None
             continue
-        key, text = (row + (None, None))[:2]
-        if isinstance(key, str) and isinstance(text, str) and len(text) <= MAX_CELL_CHARS:
-            try:
-                found[key] = json.loads(text)
-            except ValueError:
-                continue
-    return found
-
-
-def _hidden_structure(plan, structures):
-    for row in plan.rows:
-        structure = structures.get(row.visible_key())
+        schedule_key, funding_key, text = (tuple(row) + (None, None, None))[:3]
+        if not (isinstance(schedule_key, str) and isinstance(funding_key, str) and isinstance(text, str)
+                and len(text) <= MAX_CELL_CHARS):
+            continue
+        try:
+            structure = json.loads(text)
+        except ValueError:
+            continue
         if isinstance(structure, dict):
-            row.structure = structure
+            if isinstance(structure.get("schedule"), dict):
+                schedules.setdefault(schedule_key, []).append(structure["schedule"])
+            if isinstance(structure.get("funding"), dict):
+                fundings.setdefault(funding_key, []).append(structure["funding"])
+    return schedules, fundings, year
+
+
+def _hidden_structure(plan, hidden):
+    schedules, fundings, year = hidden
+    for row in plan.rows:
+        schedule_key, funding_key = row.visible_keys()
+        schedule = schedules[schedule_key].pop(0) if schedules.get(schedule_key) else None
+        funding = fundings[funding_key].pop(0) if fundings.get(funding_key) else None
+        if schedule or funding:
+            row.structure = {"schedule": schedule, "funding": funding, "year": year}
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -360,6 +430,8 @@ def _csv_grids(data):
             break
         except UnicodeDecodeError:
             continue
+    else:
+        raise SheetRefused("Berkas bukan teks CSV yang dapat dibaca (UTF-8 atau Windows-1252), bukan pula Excel (.xlsx).")
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=lambda d: first_line.count(d))
     if first_line.count(delimiter) == 0:
@@ -387,7 +459,7 @@ def _csv_cell(value, ref):
     # CSV export guards text against formula injection with a leading apostrophe.
     if value.startswith("'") and value[1:2] in ("=", "+", "-", "@"):
         value = value[1:]
-    return Cell(text=normalize_space(value), ref=ref)
+    return Cell(text=clean_lines(value), ref=ref)
 
 
 # -- the form's layout --------------------------------------------------------------------------
@@ -425,12 +497,16 @@ def _parse(grid, merges, filename, kind, sheet):
     position, columns = _find_header(grid)
     if position is None:
         return None
-    _fill_merges(grid, merges, keep_empty={columns[n] for n in ("kegiatan", "number", "part") if n in columns})
     header_sheet_row, header_cells = grid[position]
     ignored = [c.text for i, c in enumerate(header_cells) if c.text and i not in columns.values()]
     plan = SheetPlan(filename=filename, kind=kind, sheet=sheet, header_row=header_sheet_row,
                      columns=[(name, header_cells[col].text) for name, col in sorted(columns.items(), key=lambda x: x[1])],
                      ignored=ignored, rows=[])
+    # An amount merged over several activities is one amount: it stays on the first row.
+    shared = {columns[n] for n in ("kegiatan", "number", "part", "anggaran") if n in columns}
+    for ref in _fill_merges(grid, merges, keep_empty=shared, report={columns.get("anggaran")}):
+        plan.notes.append(f"Sel Anggaran {ref} digabung untuk beberapa baris; jumlahnya dicatat sekali, pada baris "
+                          f"pertamanya. Bagi anggaran per kegiatan bila perlu.")
     part = None
     previous = None
     rows = grid[position + 1:]
@@ -447,14 +523,18 @@ def _parse(grid, merges, filename, kind, sheet):
         if found_part:
             part, previous = found_part, None
             continue
-        if TOTAL_WORDS.match(joined) or (not values["kegiatan"].text and TOTAL_WORDS.match(texts[0])):
-            continue
-        if SIGNATURE_WORDS.match(joined) and not values["kegiatan"].text.strip():
-            break  # the signature block below the table
         number = values.get("number", Cell()).text
         kegiatan = values["kegiatan"].text
-        if previous is not None and not kegiatan and not number and not values.get("part", Cell()).text:
-            _continue(previous, values)
+        if TOTAL_WORDS.match(joined) or (not kegiatan and TOTAL_WORDS.match(texts[0])):
+            previous = None  # nothing below a total continues the activity above it
+            continue
+        if not number and SIGNATURE_WORDS.match(texts[0]) and (not kegiatan or SIGNATURE_WORDS.match(kegiatan)):
+            break  # the signature block below the table
+        if not kegiatan and not number and not values.get("part", Cell()).text:
+            if previous is not None:
+                _continue(previous, values)
+            else:
+                plan.notes.append(f"Baris {sheet_row} diabaikan (tanpa No dan Kegiatan): \u201c{joined[:80]}\u201d.")
             continue
         if len(plan.rows) >= MAX_ACTIVITIES:
             raise SheetRefused(f"Lebih dari {_count(MAX_ACTIVITIES)} kegiatan dalam satu berkas (batas impor).")
@@ -475,8 +555,10 @@ def _part_header(values, texts):
     number = values.get("number", Cell()).text.strip().rstrip(".").upper()
     if number in ROMAN:
         return number
-    if number:
+    if number[:1].isdigit():
         return None  # a numbered activity
+    # The title typed in the No column ("I Penyediaan data …" merged across the row) or in
+    # the Kegiatan column, with or without its numeral.
     joined = " ".join(texts)
     match = re.match(r"^(VI|IV|V|III|II|I)(?:[.)]\s*|\s+|$)(.*)$", joined)
     if match:
@@ -510,11 +592,12 @@ def _continue(previous, values):
         cell = values.get(name)
         if cell is None or not cell.text:
             continue
+        text = field_text(name, cell.text)
         current = previous.texts.get(name, "")
-        if current == cell.text:
+        if current == text:
             continue  # the same value from a vertically merged cell
-        sep = " " if name == "description" else ", "
-        previous.texts[name] = f"{current}{sep}{cell.text}" if current else cell.text
+        sep = "\n" if name == "description" else ", "
+        previous.texts[name] = f"{current}{sep}{text}" if current else text
     _check_lengths(previous)
 
 
@@ -524,7 +607,7 @@ def _row(sheet_row, part, values):
         cell = values.get(name)
         if cell is None:
             continue
-        row.texts[name] = cell.text
+        row.texts[name] = field_text(name, cell.text)
         if cell.formula:
             _formula(row, name, cell)
     if "part" in values and values["part"].text:
@@ -558,12 +641,15 @@ def _row(sheet_row, part, values):
                 row.anggaran = parse_rupiah(int(cell.number) if integral else cell.text)
             except ValueError as exc:
                 row.errors.append(f"Anggaran (sel {cell.ref}): {exc}")
-    if "target" in values and (text := values["target"].text):
-        match = re.fullmatch(r"(\d{1,9})(?:\s+(.{1,40}))?", text.replace(".", ""))
-        if match:
-            row.target_count, row.target_unit = int(match.group(1)), match.group(2)
+    if "target" in values and (text := normalize_space(values["target"].text)):
+        # "90", "1.250 keluarga", "90 org.", or a unit alone ("keluarga").
+        match = re.fullmatch(r"(\d{1,3}(?:\.\d{3})+|\d{1,9})(?:\s+(.{1,40}))?|(\D.{0,39})", text)
+        if match is None:
+            row.warnings.append(f"Jumlah sasaran \u201c{text}\u201d tidak terbaca; tidak dipakai.")
+        elif match.group(3):
+            row.target_unit = match.group(3)
         else:
-            row.warnings.append(f"Jumlah sasaran \u201c{text}\u201d bukan angka; tidak dipakai.")
+            row.target_count, row.target_unit = int(match.group(1).replace(".", "")), match.group(2)
     if not row.kegiatan:
         row.errors.append("Nama kegiatan kosong.")
     _check_lengths(row)
