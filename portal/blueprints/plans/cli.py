@@ -1,5 +1,6 @@
 """`flask --app wsgi plan list|export|import`: plans in and out of files from the command line."""
 import json
+import sys
 
 import click
 from flask import current_app
@@ -44,6 +45,8 @@ def plan_export(plan_id, fmt, output):
     plan = db.session.get(Plan, plan_id)
     if plan is None:
         raise click.ClickException(f"Rencana dengan id {plan_id} tidak ada.")
+    if not output and fmt in ("xlsx", "pdf") and _stdout().isatty():
+        raise click.ClickException(f"Format {fmt} adalah berkas biner: pakai -o BERKAS.")
     # The print template and the verification URL are built as in a request to PUBLIC_URL.
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         if fmt == "json":
@@ -59,10 +62,13 @@ def plan_export(plan_id, fmt, output):
             fh.write(body)
         click.echo(f"{plan.title} ({len(plan.rows)} kegiatan) ditulis ke {output}.", err=True)
         return
-    stdout = click.get_binary_stream("stdout")
-    if fmt in ("xlsx", "pdf") and stdout.isatty():
-        raise click.ClickException(f"Format {fmt} adalah berkas biner: pakai -o BERKAS.")
-    stdout.write(body)
+    _stdout().write(body)
+    _stdout().flush()
+
+
+def _stdout():
+    """Standard output for bytes (a function, so a test can stand in a terminal)."""
+    return sys.stdout.buffer
 
 
 @plan_cli.command("import")
@@ -80,8 +86,10 @@ def plan_import(file, kampung_id, year, dry_run):
     kampung = db.session.get(KampungKB, kampung_id)
     if kampung is None:
         raise click.ClickException(f"Kampung KB dengan id {kampung_id} tidak ada.")
+    if not 2000 <= year <= 2100:
+        raise click.ClickException("Tahun tidak valid.")
     data = file.read(sheets.MAX_UPLOAD_BYTES + 1)
-    if data.lstrip()[:1] == b"{":
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
         _import_json(data, kampung, year, dry_run)
         return
     try:
@@ -128,6 +136,8 @@ def _import_json(data, kampung, year, dry_run):
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"Berkas bukan JSON yang valid: {exc}") from exc
+    except RecursionError as exc:
+        raise click.ClickException("Berkas JSON bersarang terlalu dalam; bukan ekspor rencana kegiatan.") from exc
     try:
         plan = import_plan(document, kampung, year, by=None)
     except PlanError as exc:

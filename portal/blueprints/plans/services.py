@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from portal.models import workflow
 from portal import audit
 from portal.blueprints.plans import content
-from portal.blueprints.plans.reading import FREQUENCIES, SOURCE_TYPES, format_rupiah, read_funding, read_schedule
+from portal.blueprints.plans.reading import FREQUENCIES, MAX_RUPIAH, SOURCE_TYPES, format_rupiah, read_funding, read_schedule
 from portal.errors import RuleError, StateConflict
 from portal.extensions import db
 from portal.models import FundingSource, Plan, PlanRow
@@ -399,16 +399,21 @@ def import_plan(document, kampung, year, by):
             part = item.get("part")
             if part not in PARTS:
                 raise PlanError(f"bagian {part!r} tidak dikenal")
-            row = PlanRow(plan=plan, part=part, position=_next_position(plan, part))
-            plan.rows.append(row)
+            row = PlanRow(part=part, position=_next_position(plan, part))
+            plan.rows.append(row)  # (PlanRow(plan=…) would list it twice and not add it to the session)
             for name in ROW_TEXT_FIELDS + ("seksi",):
-                setattr(row, name, item.get(name))
+                value = item.get(name)
+                if value is not None and (not isinstance(value, str) or len(value) > TEXT_LIMITS[name]):
+                    raise PlanError(f"{name} harus teks paling banyak {TEXT_LIMITS[name]} karakter")
+                setattr(row, name, value)
             if not row.kegiatan or row.seksi not in SEKSI:
                 raise PlanError("kegiatan kosong atau seksi tidak dikenal")
-            row.target_count = item.get("target_count")
+            row.target_count = _whole(item.get("target_count"), "target_count")
             apply_structure(row, item.get("schedule") or {}, item.get("funding") or {})
-        except (PlanError, ValueError, TypeError, AttributeError) as exc:
+        except PlanError as exc:
             raise PlanError(f"Baris {index}: {exc}") from exc
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise PlanError(f"Baris {index}: isi tidak sesuai format (docs/plan-json.md).") from exc
     db.session.flush()
     audit.record("plan.import", by=by, plan=plan, changes={"Jumlah kegiatan": [None, len(rows)]})
     return plan
@@ -428,11 +433,35 @@ def apply_structure(row, schedule=None, funding=None):
             setattr(row, name, value)
         if row.frequency not in (None, *FREQUENCIES):
             raise PlanError(f"frekuensi {row.frequency!r} tidak dikenal")
+        for name, low, high in SCHEDULE_RANGES:
+            value = getattr(row, name)
+            if value is not None and (_whole(value, name) < low or value > high):
+                raise PlanError(f"{name} {value!r} di luar {low}\u2013{high}")
         row.interval = schedule.get("interval") or 1
         row.schedule_problems = "\n".join(schedule.get("problems") or []) or None
     if funding is not None:
+        for source in funding.get("sources") or []:
+            amount = _whole(source.get("amount"), "amount")
+            if amount is not None and not 0 <= amount <= MAX_RUPIAH:
+                raise PlanError(f"jumlah dana {amount!r} tidak valid")
         apply_funding(row, funding.get("text") or "", funding.get("sources") or [])
         row.funding_problems = "\n".join(funding.get("problems") or []) or None
+
+
+# Stored sizes of the text columns (portal.models.plan) and the ranges of the schedule numbers.
+TEXT_LIMITS = {"kegiatan": 300, "description": 4000, "pelaksana": 300, "sasaran": 300, "target_unit": 40,
+               "mitra": 300, "place": 200, "seksi": 20}
+SCHEDULE_RANGES = (("interval", 1, 12), ("day_of_month", 1, 31), ("weekday", 0, 6), ("week_of_month", 1, 5),
+                   ("duration_minutes", 1, 24 * 60), ("duration_days", 1, 366))
+
+
+def _whole(value, name):
+    """An optional whole number ≥ 0 from an interchange document; PlanError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PlanError(f"{name} harus bilangan bulat \u2265 0")
+    return value
 
 
 # -- spreadsheets (portal.blueprints.plans.sheets) ---------------------------------------------

@@ -175,7 +175,7 @@ def read_file(data, filename=""):
     if not data:
         raise SheetRefused("Berkas kosong.")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise SheetRefused(f"Berkas terlalu besar ({len(data) / 1024 / 1024:.1f} MB); paling besar 5 MB.")
+        raise SheetRefused("Berkas terlalu besar: paling besar 5 MB. Simpan hanya lembar rencana kegiatan, lalu unggah lagi.")
     if data.startswith(b"PK\x03\x04"):
         kind, grids = "xlsx", _xlsx_grids(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -322,7 +322,8 @@ def _fill_merges(grid, merges, keep_empty, report=()):
     continuation of one activity. Returns the ranges ("H5:H7") of vertical merges in the
     columns ``report``."""
     reported = []
-    for min_col, min_row, max_col, max_row in merges:
+    budget = MAX_SHEET_ROWS * MAX_COLUMNS  # cells a merge may fill in all; more is not a plan
+    for min_col, min_row, max_col, max_row in sorted(set(merges)):
         col = min_col - 1
         if max_row == min_row or min_row > len(grid) or col >= MAX_COLUMNS:
             continue
@@ -334,6 +335,10 @@ def _fill_merges(grid, merges, keep_empty, report=()):
         if col >= len(top_cells) or not top_cells[col].text:
             continue
         top = top_cells[col]
+        budget -= min(max_row, len(grid)) - min_row
+        if budget < 0:
+            raise SheetRefused("Lembar kerja berisi terlalu banyak sel yang digabung (merge). "
+                               "Hapus gabungan sel di luar tabel rencana, lalu unggah lagi.")
         for r in range(min_row + 1, min(max_row, len(grid)) + 1):
             cells = grid[r - 1][1]
             while len(cells) <= col:

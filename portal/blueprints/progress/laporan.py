@@ -78,6 +78,8 @@ def report(plan, period):
         a = items[row.lineage]
         in_period = [o for o in a.occurrences if period.contains(o.date) and o.state != "cancelled"]
         held = [o for o in in_period if o.state == "done"]
+        if a.status == "dibatalkan":
+            in_period = held  # a cancelled activity plans nothing more
         realised = [r for r in a.realisations if period.contains(r.on)]
         to_date = [r for r in a.realisations if r.on <= period.last]
         reached_to_date = sum(r.people_reached or 0 for r in to_date)
