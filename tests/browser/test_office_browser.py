@@ -474,12 +474,6 @@ def test_draft_print_view_shows_the_watermark(page, log_in, tmp_path, results_di
 
 # -- a known bug -----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a part header typed in the No column (\"I Penyediaan data dan administrasi "
-    "kependudukan\" in column A, merged across the row, as on the paper form) is read as an "
-    "activity with an empty name: sheets._part_header returns None for any non-Roman text in the "
-    "No column, so the import preview shows 'Nama kegiatan kosong' and every activity below "
-    "gets 'Bagian (I-VI) tidak diketahui'."))
 def test_part_headers_in_the_first_column_are_read(page, log_in, tmp_path, results_dir):
     log_in("sekretaris")
     (year,) = free_years(open_plan_list(page), 1)
@@ -498,13 +492,6 @@ def test_part_headers_in_the_first_column_are_read(page, log_in, tmp_path, resul
         expect(flash(page)).to_have_text("Impor dibatalkan; tidak ada yang disimpan.")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an Excel export imported for another year keeps the exported year's dates: the hidden "
-    "_portal_struktur sheet is applied as stored (services._structure_or_text → apply_structure "
-    "sets start_date/end_date verbatim), so e.g. the 2025 draft's \"Juni - Des\" previews and "
-    "imports as 1 Jun 2025 - 31 Des 2025 in a plan for another year, while \"Buat draf\" with "
-    "\"Salin dari tahun lalu\" shifts schedules by one year and the same text typed in a sheet "
-    "without the hidden sheet is read in the target year."))
 def test_excel_export_imported_for_another_year_is_scheduled_in_that_year(page, log_in, tmp_path, results_dir):
     log_in("sekretaris")
     (year,) = free_years(open_plan_list(page), 1)

@@ -444,6 +444,9 @@ def apply_structure(row, schedule=None, funding=None):
             amount = _whole(source.get("amount"), "amount")
             if amount is not None and not 0 <= amount <= MAX_RUPIAH:
                 raise PlanError(f"jumlah dana {amount!r} tidak valid")
+            detail = source.get("detail")
+            if detail is not None and (not isinstance(detail, str) or len(detail) > 120):
+                raise PlanError("rincian sumber dana harus teks paling banyak 120 karakter")
         apply_funding(row, funding.get("text") or "", funding.get("sources") or [])
         row.funding_problems = "\n".join(funding.get("problems") or []) or None
 

@@ -92,7 +92,11 @@ SEKSI_WORDS = {
     "lingkungan": ("lingkungan", "penataan lingkungan"),
 }
 TOTAL_WORDS = re.compile(r"^(jumlah|total|sub\s*total|subtotal|grand\s*total)\b", re.IGNORECASE)
-SIGNATURE_WORDS = re.compile(r"^(mengetahui|ketua pokja|lurah|kepala desa|disetujui|dibuat oleh)\b", re.IGNORECASE)
+# The signature block below the table: "Mengetahui," always opens it; a role title only when the
+# row has nothing else an activity would ("Kepala Desa membuka Pekan KB" is an activity).
+SIGNATURE_OPENERS = re.compile(r"^(mengetahui|menyetujui|disetujui|dibuat oleh)\b", re.IGNORECASE)
+SIGNATURE_WORDS = re.compile(r"^(mengetahui|menyetujui|ketua pokja|lurah|kepala desa|disetujui|dibuat oleh)\b",
+                             re.IGNORECASE)
 
 
 class SheetRefused(ValueError):
@@ -231,7 +235,8 @@ def _xlsx_grids(data):
     if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED:
         raise SheetRefused("Isi berkas terlalu besar setelah dibuka (lebih dari 40 MB). "
                            "Simpan hanya lembar rencana kegiatan, lalu unggah lagi.")
-    _count_rows_and_cells(archive, [m for m in members if m.filename.startswith("xl/worksheets/")])
+    _count_rows_and_cells(archive, [m for m in members if m.filename.startswith("xl/worksheets/")
+                                    or m.filename == "xl/sharedStrings.xml"])
     try:
         formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -257,13 +262,14 @@ def _xlsx_grids(data):
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?(?:c|si)[\s>/]")  # a cell, or a shared string
 
 
 def _count_rows_and_cells(archive, members):
-    """Refuse sheets with more than MAX_SHEET_ROWS rows or MAX_SHEET_ROWS × MAX_COLUMNS cells
-    by counting their tags while unpacking, before openpyxl parses anything (in read-only mode it
-    scans a whole sheet that lacks a <dimension> just to size it)."""
+    """Refuse sheets with more than MAX_SHEET_ROWS rows or MAX_SHEET_ROWS × MAX_COLUMNS cells,
+    and a shared-string table larger than that, by counting tags while unpacking, before openpyxl
+    parses anything (read-only mode scans a whole sheet that lacks a <dimension> just to size it,
+    and loads every shared string)."""
     for member in members:
         rows = cells = 0
         tail = b""
@@ -530,10 +536,15 @@ def _parse(grid, merges, filename, kind, sheet):
             continue
         number = values.get("number", Cell()).text
         kegiatan = values["kegiatan"].text
-        if TOTAL_WORDS.match(joined) or (not kegiatan and TOTAL_WORDS.match(texts[0])):
+        # An activity named "Jumlah peserta …" or "Kepala Desa …" still has its other columns.
+        activity_like = bool(kegiatan) and any(
+            values[f].text for f in ("pelaksana", "sasaran", "mitra", "schedule_text", "funding_text") if f in values)
+        if not activity_like and (TOTAL_WORDS.match(joined) or (not kegiatan and TOTAL_WORDS.match(texts[0]))):
             previous = None  # nothing below a total continues the activity above it
             continue
-        if not number and SIGNATURE_WORDS.match(texts[0]) and (not kegiatan or SIGNATURE_WORDS.match(kegiatan)):
+        if not number and (SIGNATURE_OPENERS.match(texts[0]) or (
+                not activity_like and SIGNATURE_WORDS.match(texts[0])
+                and (not kegiatan or SIGNATURE_WORDS.match(kegiatan)))):
             break  # the signature block below the table
         if not kegiatan and not number and not values.get("part", Cell()).text:
             if previous is not None:
@@ -591,6 +602,15 @@ def _looks_like_title(normal, key):
 
 def _continue(previous, values):
     """A row with no number and no kegiatan continues the row above (wrapped or merged cells)."""
+    if (cell := values.get("anggaran")) is not None and cell.text:
+        if previous.anggaran is None and not previous.errors:
+            try:
+                previous.anggaran = parse_rupiah(int(cell.number) if cell.number is not None
+                                                 and float(cell.number).is_integer() else cell.text)
+            except ValueError as exc:
+                previous.errors.append(f"Anggaran (sel {cell.ref}): {exc}")
+        else:
+            previous.warnings.append(f"Anggaran kedua di sel {cell.ref} tidak dipakai; satu kegiatan satu anggaran.")
     for name in TEXT_FIELDS:
         if name == "kegiatan":
             continue
