@@ -6,9 +6,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.blueprints.plans import office, printing, sheets
+from portal.blueprints.plans import printing, sheets
 from portal.blueprints.plans.services import (
-    PlanError, export_plan, import_plan, import_sheet, import_target, sheet_rows,
+    PlanError, import_plan, import_sheet, import_target, sheet_rows,
 )
 from portal.models import workflow
 from portal.extensions import db
@@ -49,14 +49,7 @@ def plan_export(plan_id, fmt, output):
         raise click.ClickException(f"Format {fmt} adalah berkas biner: pakai -o BERKAS.")
     # The print template and the verification URL are built as in a request to PUBLIC_URL.
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-        if fmt == "json":
-            body = (json.dumps(export_plan(plan), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-        elif fmt == "xlsx":
-            body = office.to_xlsx(plan, verify_url=printing.verify_url(plan))
-        elif fmt == "csv":
-            body = office.to_csv(plan)
-        else:
-            body = printing.to_pdf(printing.print_html(plan))
+        body, _mimetype = printing.plan_file(plan, fmt)
     if output:
         with open(output, "wb") as fh:
             fh.write(body)

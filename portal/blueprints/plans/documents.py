@@ -4,7 +4,7 @@ JSON downloads, the print view and its PDF.
 Import is three steps and two URLs: the upload form posts the file, which is staged and
 redirects to its preview (so a reload never uploads again); the preview's button confirms.
 """
-from flask import Response, abort, flash, json, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField
 from wtforms import IntegerField
@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, NumberRange
 from portal.blueprints.kampung.services import get_kampung_or_404
 from portal.blueprints.plans import bp, office, printing, sheets, staging
 from portal.blueprints.plans.services import (
-    PlanError, export_plan, get_plan_or_404, import_sheet, import_target, sheet_rows,
+    PlanError, get_plan_or_404, import_sheet, import_target, sheet_rows,
 )
 from portal.extensions import db
 from portal.forms import Form
@@ -129,17 +129,10 @@ def download(plan_id, fmt):
     plan = get_plan_or_404(plan_id, current_user)
     stem = safe_stem(f"rencana-kegiatan-{plan.kampung.name}-{plan.year}" +
                      (f"-revisi-{plan.revision}" if plan.revision else ""))
-    if fmt == "json":
-        body = json.dumps(export_plan(plan), ensure_ascii=False, indent=2)
-        mimetype = "application/json"
-    elif fmt == "xlsx":
-        body, mimetype = office.to_xlsx(plan, verify_url=printing.verify_url(plan)), MIMETYPES["xlsx"]
-    elif fmt == "csv":
-        body, mimetype = office.to_csv(plan), MIMETYPES["csv"]
-    elif fmt == "pdf":
-        body, mimetype = printing.to_pdf(printing.print_html(plan)), "application/pdf"
-    else:
+    made = printing.plan_file(plan, fmt)
+    if made is None:
         abort(404)
+    body, mimetype = made
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 

@@ -3,6 +3,7 @@
 WeasyPrint renders the same HTML. Its URL fetcher only serves the portal's own static files, so
 nothing in a plan can make the server fetch a URL, read a local file or wait on the network.
 """
+import json
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -13,6 +14,7 @@ from flask import current_app, render_template, url_for
 from portal.blueprints.plans import approval, office
 from portal.models import workflow
 from portal.models.plan import PARTS
+from portal.tables import MIMETYPES
 
 
 # Relative URLs in the page resolve against this address, which the fetcher maps to the static
@@ -57,6 +59,21 @@ def print_context(plan):
         "kecamatan": desa.ancestor("kecamatan"), "kabupaten": desa.ancestor("kabupaten"),
         "state": workflow.label(plan),
     }
+
+
+def plan_file(plan, fmt):
+    """(bytes, MIME type) of ``plan`` as json, xlsx, csv or pdf (the downloads and the CLI);
+    None for any other format. Needs a request context (URLs)."""
+    from portal.blueprints.plans.services import export_plan
+    if fmt == "json":
+        return (json.dumps(export_plan(plan), ensure_ascii=False, indent=2) + "\n").encode("utf-8"), "application/json"
+    if fmt == "xlsx":
+        return office.to_xlsx(plan, verify_url=verify_url(plan)), MIMETYPES["xlsx"]
+    if fmt == "csv":
+        return office.to_csv(plan), MIMETYPES["csv"]
+    if fmt == "pdf":
+        return to_pdf(print_html(plan)), "application/pdf"
+    return None
 
 
 def print_html(plan):
