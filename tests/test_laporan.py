@@ -21,7 +21,7 @@ from portal.blueprints.progress import laporan as lap
 from portal.blueprints.progress.services import add_realisation, mark_occurrence
 from portal.extensions import db
 from portal.models import KampungKB
-from tests.test_progress import TODAY, YEAR, act, body, d, location
+from tests.test_progress import TODAY, YEAR, act, body, d, location, make_plan
 
 # -- Period -----------------------------------------------------------------------------------------
 
@@ -122,14 +122,7 @@ def kb(pokja, monkeypatch):
 
 
 def build_plan(kb, approve=True):
-    plan = create_plan(kb["kampung"], YEAR, by=kb["sekretaris"])
-    for data in ROWS.values():
-        add_row(plan, dict(data), by=kb["sekretaris"])
-    db.session.commit()
-    if approve:
-        act(plan, "ajukan", kb["ketua"])
-        act(plan, "setujui", kb["lurah"])
-    return plan
+    return make_plan(kb, approve=approve, rows=ROWS)
 
 
 def rows_by_key(plan):

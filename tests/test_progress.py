@@ -87,9 +87,11 @@ def kb(pokja, make_user, make_position, monkeypatch, app, tmp_path):
     return users
 
 
-def make_plan(kb, approve=True):
+def make_plan(kb, approve=True, rows=None):
+    """The plan of ``rows`` (default ROWS) for YEAR, submitted and approved unless ``approve``
+    is false."""
     plan = create_plan(kb["kampung"], YEAR, by=kb["sekretaris"])
-    for data in ROWS.values():
+    for data in (ROWS if rows is None else rows).values():
         add_row(plan, dict(data), by=kb["sekretaris"])
     db.session.commit()
     if approve:
