@@ -41,10 +41,11 @@ def create_app(config=None):
     from portal.blueprints.plans import bp as plans_bp
     from portal.blueprints.pokja import bp as pokja_bp
     from portal.blueprints.progress import bp as progress_bp
+    from portal.blueprints.rumahdata import bp as rumahdata_bp
     from portal.blueprints.verify import bp as verify_bp
 
     for bp in (home_bp, auth_bp, kampung_bp, pokja_bp, plans_bp, accounts_bp, verify_bp, progress_bp,
-               feeds_bp):
+               feeds_bp, rumahdata_bp):
         app.register_blueprint(bp)
     return app
 

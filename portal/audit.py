@@ -39,6 +39,9 @@ ACTIONS = {
     "position.add": "Menambah jabatan",
     "position.update": "Mengubah jabatan",
     "position.end": "Mengakhiri jabatan",
+    "rumahdata.create": "Mengisi data Rumah Data",
+    "rumahdata.update": "Mengubah data Rumah Data",
+    "rumahdata.import": "Mengimpor data Rumah Data",
 }
 
 

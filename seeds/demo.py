@@ -11,6 +11,7 @@ from pathlib import Path
 
 from portal.extensions import db
 from portal.models import KampungKB, PokjaPosition, User, Wilayah
+from seeds import rumahdata
 
 DATA = Path(__file__).parent / "data"
 DEMO_PASSWORD = "kampungkb"
@@ -68,8 +69,7 @@ def load_demo():
     barito_timur = _load_wilayah_csv(DATA / "wilayah_barito_timur.csv")
     jakarta = _wilayah("provinsi", "DKI Jakarta", code="31", timezone="Asia/Jakarta")
     pgs_dua = _wilayah("desa", "Pgs Dua", parent=jakarta, kind="Kelurahan", note=PGS_DUA_NOTE)
-    for name in DESA_000:
-        _wilayah("desa", name, kind="Desa", note=DESA_000_NOTE)
+    desa_000 = {name: _wilayah("desa", name, kind="Desa", note=DESA_000_NOTE) for name in DESA_000}
 
     kampung = db.session.scalar(db.select(KampungKB).filter_by(desa_id=pgs_dua.id))
     if kampung is None:
@@ -87,6 +87,7 @@ def load_demo():
     _load_plan(kampung, DATA / "rencana_kegiatan_pgs_dua_2025.json")
     _load_approved_year(kampung, DATA / "rencana_kegiatan_pgs_dua_2025.json")
     _load_barito_timur_demo(barito_timur, DATA / "rencana_kegiatan_pgs_dua_2025.json")
+    rumahdata.load(DATA, barito_timur, desa_000)
     return {
         "wilayah": db.session.scalar(db.select(db.func.count(Wilayah.id))),
         "kampung": db.session.scalar(db.select(db.func.count(KampungKB.id))),

@@ -109,6 +109,8 @@ class PlanRow(db.Model):
     target_unit: Mapped[str | None] = mapped_column(db.String(40))
     mitra: Mapped[str | None] = mapped_column(db.String(300))
     place: Mapped[str | None] = mapped_column(db.String(200))
+    # The Rumah Data indicator this activity addresses (portal.rumahdata.indicators key).
+    indicator: Mapped[str | None] = mapped_column(db.String(40))
 
     # Schedule: the text as written, and its structure.
     schedule_text: Mapped[str | None] = mapped_column(db.String(200))

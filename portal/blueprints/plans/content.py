@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from portal import labels
 from portal.formatting import schedule_summary
 from portal.blueprints.plans.reading import SOURCE_TYPES, format_rupiah
+from portal.blueprints.rumahdata.indicators import label as indicator_label
 from portal.models.plan import PARTS
 
 SIGNED_FORMAT = "portal-kampung-kb/isi-rencana-bertanda-tangan"
@@ -21,7 +22,7 @@ SIGNED_VERSION = 1
 
 
 def row_content(row, number=None):
-    return {
+    content = {
         "lineage": row.lineage, "part": row.part, "number": number if number is not None else row.number,
         "kegiatan": row.kegiatan, "description": row.description, "pelaksana": row.pelaksana,
         "seksi": row.seksi, "sasaran": row.sasaran, "target_count": row.target_count,
@@ -36,6 +37,10 @@ def row_content(row, number=None):
         "funding": {"text": row.funding_text,
                     "sources": [{"type": s.type, "detail": s.detail, "amount": s.amount} for s in row.funding_sources]},
     }
+    # Only when set, so plans signed before rows could cite an indicator keep their hash.
+    if row.indicator:
+        content["indicator"] = row.indicator
+    return content
 
 
 def _iso(value):
@@ -84,6 +89,7 @@ FIELDS = (
     ("place", "Tempat", lambda c: c["place"]),
     ("schedule", "Waktu", lambda c: _schedule_text(c["schedule"])),
     ("funding", "Sumber dana", lambda c: _funding_text(c["funding"])),
+    ("indicator", "Indikator Rumah Data", lambda c: indicator_label(c["indicator"]) if c.get("indicator") else None),
 )
 
 

@@ -49,7 +49,7 @@ def import_upload(kampung_id):
             form.file.errors = [str(exc)]
         else:
             token = staging.stage(data, filename=_filename(upload.filename), user_id=current_user.id,
-                                  kampung_id=kampung.id, year=form.year.data)
+                                  scope=f"kampung:{kampung.id}", year=form.year.data)
             return redirect(url_for("plans.import_preview", kampung_id=kampung.id, token=token))
     return render("plans/import.html", status=422 if form.errors else 200, kampung=kampung, form=form,
                   columns=sheets.COLUMNS)
@@ -66,7 +66,7 @@ def import_preview(kampung_id, token):
     """GET shows what the staged file becomes; POST imports it (all rows or none) or, with
     ``batal``, discards it."""
     kampung = get_kampung_or_404(kampung_id, current_user, "can_manage_roster")
-    staged = staging.load(token, user_id=current_user.id, kampung_id=kampung.id)
+    staged = staging.load(token, user_id=current_user.id, scope=f"kampung:{kampung.id}")
     if staged is None:
         flash("Berkas yang diunggah sudah tidak tersedia (kedaluwarsa atau sudah diimpor). Unggah lagi.", "error")
         return redirect(url_for("plans.import_upload", kampung_id=kampung.id))

@@ -7,6 +7,7 @@ from wtforms.widgets import HiddenInput
 from portal import labels
 from portal.forms import Form
 from portal.labels import REQUIRED, TOO_LONG
+from portal.blueprints.rumahdata.indicators import citable
 from portal.models.plan import PARTS
 from portal.models.pokja import SEKSI
 
@@ -50,6 +51,9 @@ class RowForm(Form):
                           [SelectChoice(str(i), d) for i, d in enumerate(labels.WEEKDAYS)])
     start_time = TimeField("Jam mulai", validators=[Optional()])
     duration_minutes = IntegerField("Durasi (menit)", validators=[Optional(), NumberRange(min=1)])
+    indicator = SelectField("Indikator Rumah Data yang dituju (opsional)", default="", choices=[SelectChoice("", "— tidak ada —")] + [
+        SelectChoice(key, text, optgroup=title) for title, options in citable() for key, text in options],
+        description="mis. Pendampingan KRS → Keluarga berisiko stunting (KRS); dasbor menampilkan angkanya berdampingan")
     funding_text = _text("Sumber dana", 300, "mis. BOKB Rp 1.500.000 · APBD (Dinkes) · swadaya")
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 

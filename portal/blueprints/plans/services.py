@@ -13,6 +13,7 @@ from portal.models import workflow
 from portal import audit
 from portal.blueprints.plans import content
 from portal.blueprints.plans.reading import FREQUENCIES, MAX_RUPIAH, SOURCE_TYPES, format_rupiah, read_funding, read_schedule
+from portal.blueprints.rumahdata.indicators import CITABLE_KEYS
 from portal.errors import RuleError, StateConflict
 from portal.extensions import db
 from portal.models import FundingSource, Plan, PlanRow
@@ -105,7 +106,7 @@ def clone_row(old, plan, lineage=None):
     row = PlanRow(plan=plan, part=old.part, position=old.position, seksi=old.seksi,
                   target_count=old.target_count, schedule_text=old.schedule_text,
                   schedule_problems=old.schedule_problems, funding_text=old.funding_text,
-                  funding_problems=old.funding_problems)
+                  funding_problems=old.funding_problems, indicator=old.indicator)
     if lineage:
         row.lineage = lineage
     for name in ROW_TEXT_FIELDS + SCHEDULE_FIELDS:
@@ -231,6 +232,10 @@ def _apply(row, data):
     row.kegiatan = kegiatan
     row.seksi = seksi
     row.target_count = data.get("target_count")
+    indicator = data.get("indicator") or None
+    if indicator is not None and indicator not in CITABLE_KEYS:
+        raise PlanError("Indikator Rumah Data tidak dikenal.", "indicator")
+    row.indicator = indicator
     apply_schedule(row, data)
     apply_funding(row, data.get("funding_text") or "", data.get("funding_sources"))
 
@@ -409,6 +414,9 @@ def import_plan(document, kampung, year, by):
             if not row.kegiatan or row.seksi not in SEKSI:
                 raise PlanError("kegiatan kosong atau seksi tidak dikenal")
             row.target_count = _whole(item.get("target_count"), "target_count")
+            if item.get("indicator") is not None and item.get("indicator") not in CITABLE_KEYS:
+                raise PlanError(f"indikator {item.get('indicator')!r} tidak dikenal")
+            row.indicator = item.get("indicator")
             apply_structure(row, item.get("schedule") or {}, item.get("funding") or {})
         except PlanError as exc:
             raise PlanError(f"Baris {index}: {exc}") from exc

@@ -176,18 +176,7 @@ def visible_keys(part, texts, anggaran):
 
 def read_file(data, filename=""):
     """Read an uploaded plan. Raises SheetRefused for a file that is not a readable plan."""
-    if not data:
-        raise SheetRefused("Berkas kosong.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise SheetRefused("Berkas terlalu besar: paling besar 5 MB. Simpan hanya lembar rencana kegiatan, lalu unggah lagi.")
-    if data.startswith(b"PK\x03\x04"):
-        kind, grids = "xlsx", _xlsx_grids(data)
-    elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise SheetRefused(_ole_message(data))
-    elif data.startswith(b"%PDF"):
-        raise SheetRefused("Berkas PDF tidak dapat dibaca. Unggah tabel rencana dalam format Excel (.xlsx) atau CSV.")
-    else:
-        kind, grids = "csv", _csv_grids(data)
+    kind, grids = open_grids(data)
     plan = None
     try:
         for sheet, grid, merges, hidden in grids:
@@ -207,6 +196,23 @@ def read_file(data, filename=""):
     if not plan.rows:
         raise SheetRefused("Tidak ada kegiatan di bawah judul kolom.")
     return plan
+
+
+def open_grids(data):
+    """("xlsx"|"csv", iterator of (sheet title, rows of Cells, merges, hidden structure)) for an
+    upload, after the size and type checks; raises SheetRefused. The rows are read lazily, so
+    a damaged sheet may still fail while iterating (callers catch it)."""
+    if not data:
+        raise SheetRefused("Berkas kosong.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise SheetRefused("Berkas terlalu besar: paling besar 5 MB. Simpan hanya lembar yang diperlukan, lalu unggah lagi.")
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx", _xlsx_grids(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise SheetRefused(_ole_message(data))
+    if data.startswith(b"%PDF"):
+        raise SheetRefused("Berkas PDF tidak dapat dibaca. Unggah tabel dalam format Excel (.xlsx) atau CSV.")
+    return "csv", _csv_grids(data)
 
 
 def _ole_message(data):

@@ -1,7 +1,7 @@
 """Uploaded plan files waiting for the user's confirmation.
 
 The upload is kept as it came, in the upload folder's ``imports`` with a random name, beside a small JSON
-record of who uploaded it, for which Kampung KB and year. The preview and the confirmation both
+record of who uploaded it, for what (a scope such as "kampung:5") and year. The preview and the confirmation both
 read it again, so what is imported is exactly what was previewed, and a reload never uploads
 twice. Files older than ``MAX_AGE`` are removed whenever a new one is staged.
 """
@@ -22,19 +22,19 @@ def _folder():
     return path
 
 
-def stage(data, *, filename, user_id, kampung_id, year):
+def stage(data, *, filename, user_id, scope, year=None):
     folder = _folder()
     _purge(folder)
     token = secrets.token_urlsafe(16)
     (folder / f"{token}.bin").write_bytes(data)
     (folder / f"{token}.json").write_text(json.dumps(
-        {"filename": filename, "user_id": user_id, "kampung_id": kampung_id, "year": year,
+        {"filename": filename, "user_id": user_id, "scope": scope, "year": year,
          "staged_at": time.time()}), encoding="utf-8")
     return token
 
 
-def load(token, *, user_id, kampung_id):
-    """(bytes, record) of a staged upload by this user for this Kampung KB, or None."""
+def load(token, *, user_id, scope):
+    """(bytes, record) of a staged upload by this user for this scope, or None."""
     if not _TOKEN.match(token or ""):
         return None
     folder = _folder()
@@ -43,7 +43,7 @@ def load(token, *, user_id, kampung_id):
         data = (folder / f"{token}.bin").read_bytes()
     except (OSError, ValueError):
         return None
-    if (record.get("user_id") != user_id or record.get("kampung_id") != kampung_id
+    if (record.get("user_id") != user_id or record.get("scope") != scope
             or time.time() - record.get("staged_at", 0) > MAX_AGE):
         return None
     return data, record
