@@ -104,6 +104,19 @@ def _load_plan(kampung, path):
         _plan_from_document(kampung, document, document["year"])
 
 
+# DEMO, not from the form: the Rumah Data indicator each activity addresses, so the dashboard
+# can show the activity beside the desa's figure (Kegiatan → indicator key).
+CITATIONS = {
+    "Pemutahiran data keluarga resiko stunting": "krs",
+    "Pemutahiran data stunting": "prevalence",
+    "Pemberian makanan tambahan": "stunting_cases",
+    "Pendampingan KRS": "krs",
+    "Layanan KB Pasca salinan": "postpartum_reached",
+    "MKJP": "kb_mkjp",
+    "Gasing Perak": "stunting_cases",
+}
+
+
 def _plan_from_document(kampung, document, year):
     """A draft for ``year`` with the document's rows, typed in as a user would."""
     from portal.blueprints.plans.services import add_row, create_plan
@@ -113,6 +126,7 @@ def _plan_from_document(kampung, document, year):
             "part": item["part"], "kegiatan": item["kegiatan"], "pelaksana": item["pelaksana"],
             "sasaran": item["sasaran"], "mitra": item["mitra"], "seksi": _seksi_named_in(item["pelaksana"]),
             "schedule_text": item["waktu"], "funding_text": item["sumber_dana"],
+            "indicator": CITATIONS.get(item["kegiatan"]),
         }, by=None)
     return plan
 

@@ -20,6 +20,16 @@ def safe_next(target):
     return target
 
 
+def landing(user):
+    """Where a sign-in without ``next`` goes: a section head of one seksi in one Kampung KB to
+    that seksi's page, everyone else to Beranda."""
+    positions = user.active_positions()
+    if not user.is_platform_admin and user.operator_scope is None and positions and all(
+            p.role == "ketua_seksi" for p in positions) and len({(p.kampung_id, p.seksi) for p in positions}) == 1:
+        return url_for("progress.seksi_page", kampung_id=positions[0].kampung_id, seksi=positions[0].seksi)
+    return url_for("home.index")
+
+
 @bp.route("/masuk", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -32,7 +42,7 @@ def login():
             session.clear()  # a fresh session at login
             login_user(user)
             session.permanent = True
-            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+            return redirect(safe_next(request.args.get("next")) or landing(user))
         form.password.errors.append("Nama pengguna atau kata sandi salah, atau akun tidak aktif.")
     status = 422 if form.errors else 200
     return render("auth/login.html", status=status, form=form)

@@ -94,6 +94,40 @@ def dashboard(plan):
     }
 
 
+def seksi_overview(plan, seksi):
+    """One seksi's activities of ``plan`` with progress, budget and realisation, what is
+    overdue and what comes next."""
+    items = activities(plan, [r for r in plan.rows if r.seksi == seksi])
+    live = [a for a in items if a.status != "dibatalkan"]
+    planned = sum(s.amount or 0 for a in items for s in a.row.funding_sources)
+    spent = sum(a.spent for a in items)
+    today = plan.kampung.today()
+    return {
+        "activities": items,
+        "done": sum(a.status == "selesai" for a in items),
+        "percent": _mean([a.percent for a in live]),
+        "planned": planned, "spent": spent,
+        "spent_percent": round(100 * spent / planned) if planned else None,
+        "reached": sum(a.reached for a in items),
+        "overdue": sorted(((a, o) for a in items for o in a.overdue), key=lambda t: t[1].date),
+        "upcoming": sorted(((a, o) for a in items for o in a.due_within(30)), key=lambda t: t[1].date),
+        "today": today,
+    }
+
+
+def cited_indicators(kampung, items):
+    """Activities that cite a Rumah Data indicator, beside the desa's latest figure for it."""
+    from portal.blueprints.rumahdata.figures import latest_values
+    from portal.blueprints.rumahdata.indicators import better, label
+    cited = [a for a in items if a.row.indicator]
+    if not cited:
+        return []
+    latest = latest_values(kampung.desa, {a.row.indicator for a in cited})
+    return [{"activity": a, "key": a.row.indicator, "label": label(a.row.indicator), "better": better(a.row.indicator),
+             "unit": "%" if a.row.indicator.endswith("percent") or a.row.indicator == "prevalence" else "",
+             "figure": latest.get(a.row.indicator)} for a in cited]
+
+
 # -- roll-ups over an area ------------------------------------------------------------------------
 
 def _kampung_figures(plan, items):

@@ -14,6 +14,7 @@ from portal.blueprints.kampung.services import get_kampung_or_404
 from portal.blueprints.plans import printing
 from portal.blueprints.progress import bp
 from portal.blueprints.progress import laporan as lap
+from portal.blueprints.progress.reports import cited_indicators
 from portal.blueprints.progress.forms import RealisationForm, StatusForm
 from portal.blueprints.progress.services import (
     ProgressConflict, ProgressError, activities, add_realisation, get_activity_or_404, is_in_force,
@@ -213,6 +214,7 @@ def dashboard(kampung_id):
         return export_response(data[name], fmt, f"dasbor-{name}-{kampung.id}-{year}")
     chart = None
     if data:
+        data["cited"] = cited_indicators(kampung, data["activities"])
         chart = {
             "seksi": charts.hbars([(r["name"], r["percent"] or 0) for r in data["seksi"].rows],
                                   title="Rata-rata kemajuan per seksi", max_value=100),
@@ -221,6 +223,25 @@ def dashboard(kampung_id):
         }
     return render("progress/dashboard.html", kampung=kampung, plan=plan, year=year, years=years, data=data,
                   chart=chart)
+
+
+@bp.route("/kampung/<int:kampung_id>/seksi/<seksi>")
+@login_required
+def seksi_page(kampung_id, seksi):
+    """One seksi's own page: its head and members, its activities this year with progress,
+    realisation and what is overdue. A section head lands here after signing in."""
+    from portal.blueprints.progress.reports import seksi_overview
+    from portal.models.pokja import SEKSI
+    kampung = get_kampung_or_404(kampung_id, current_user)
+    if seksi not in SEKSI:
+        abort(404)
+    plan, year, years = _year_plan(kampung)
+    members = sorted((p for p in kampung.current_positions if p.seksi == seksi),
+                     key=lambda p: (p.role != "ketua_seksi", p.person_name))
+    overview = seksi_overview(plan, seksi) if plan is not None else None
+    return render("progress/seksi.html", kampung=kampung, seksi=seksi, plan=plan, year=year, years=years,
+                  members=members, overview=overview,
+                  can_update=plan is not None and any(may_update(r, current_user) for r in plan.rows if r.seksi == seksi))
 
 
 @bp.route("/kampung/<int:kampung_id>/laporan")

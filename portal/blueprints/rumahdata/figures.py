@@ -271,3 +271,29 @@ def decimals(text):
 
 def dataset_for(wilayah):
     return Dataset([wilayah])
+
+
+def latest_values(wilayah, keys):
+    """{key: {"value", "period", "previous", "previous_period", "change"}} from the region's own
+    records: the latest period that has the figure, and the one before it in the same round."""
+    from portal.blueprints.rumahdata.indicators import round_label
+    records = db.session.scalars(db.select(DataRecord).filter_by(wilayah_id=wilayah.id)
+                                 .order_by(DataRecord.year.desc())).all()
+    out = {}
+    for key in keys:
+        found = []
+        for record in records:
+            values = record.values()
+            value = values.get(key) if key in BY_KEY else derive(values, record.prevalence_stated).get(key)
+            if value is not None and (not found or record.round == found[0][0].round):
+                found.append((record, value))
+            if len(found) == 2:
+                break
+        if not found:
+            continue
+        (record, value), previous = found[0], (found[1] if len(found) > 1 else (None, None))
+        out[key] = {"value": value, "period": round_label(record.round, record.year, record.month_from, record.month_to),
+                    "previous": previous[1],
+                    "previous_period": round_label(previous[0].round, previous[0].year) if previous[0] else None,
+                    "change": change(value, previous[1])}
+    return out

@@ -112,7 +112,7 @@ def validate(values, month_from=None, month_to=None):
             continue
         for total in indicator.within:
             if values.get(total) is not None and value > values[total]:
-                errors[indicator.key] = (f"Tidak boleh lebih dari {label(total).lower()} "
+                errors[indicator.key] = (f"Tidak boleh lebih dari {label(total)} "
                                          f"({values[total]:,}).".replace(",", "."))
                 break
         for target in indicator.soft_within:
