@@ -60,7 +60,8 @@ def _lines(figures, previous, groups):
             lines.append({"key": key, "label": title, "unit": "" if key == "not_at_risk" else "%", "value": now,
                           "previous": then, "change": change(now, then), "better": good, "derived": True,
                           "from_document": key == "prevalence" and figures.prevalence_from_document})
-        if any(line["value"] is not None or line["previous"] is not None for line in lines):
+        lines = [line for line in lines if line["value"] is not None or line["previous"] is not None]
+        if lines:
             out.append((group, GROUPS[group], lines))
     return out
 
