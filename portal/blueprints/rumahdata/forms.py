@@ -24,7 +24,7 @@ def read_count(text):
         cleaned = re.sub(r"[.,]", "", cleaned)
     if cleaned.startswith("-") and cleaned[1:].isdigit():
         raise ValueError("Tidak boleh negatif.")
-    if not cleaned.isdigit():
+    if not (cleaned.isascii() and cleaned.isdigit()):
         raise ValueError("Isi dengan bilangan bulat, mis. 1250 (tanpa koma desimal atau huruf).")
     if len(cleaned) > 9:
         raise ValueError("Terlalu besar (paling banyak 10.000.000).")

@@ -3,6 +3,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField
 from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange
 
 from portal.blueprints.plans import staging
@@ -81,12 +82,15 @@ def change_of(now, before):
 @login_required
 def show(wilayah_id):
     wilayah = services.get_wilayah_or_404(wilayah_id, current_user)
-    dataset = Dataset([wilayah])
-    periods = _periods(dataset)
+    # A desa's page also checks what documents state about it together with regions outside its
+    # tree (the 000 deck's totals over four desa without a kecamatan).
+    together = services.named_with(wilayah) if wilayah.level == "desa" else []
+    dataset = Dataset([wilayah, *together])
+    periods = _periods(dataset) if not together else _periods(Dataset([wilayah]))
     round_, year = _chosen(periods)
     context = dict(wilayah=wilayah, periods=periods, round=round_, year=year, rounds=ROUNDS,
                    kampung=services.kampung_of(wilayah), can_edit=services.can_edit(current_user, wilayah),
-                   round_label=round_label, statuses=STATUSES)
+                   round_label=round_label, statuses=STATUSES, zone=services.zone_of(wilayah))
     if round_ is None or year is None:
         return render("rumahdata/show.html", figures=None, **context)
     figures = dataset.figures(wilayah.id, round_, year)
@@ -101,7 +105,7 @@ def show(wilayah_id):
         warnings = [(BY_KEY[k].label, m) for k, m in soft.items()]
     checks = dataset.statements(round_=round_, year=year)
     if wilayah.level == "desa":
-        checks = [c for c in checks if c.statement.wilayah_ids == [wilayah.id]]
+        checks = [c for c in checks if wilayah.id in c.statement.wilayah_ids]
     children = changes = summary = None
     if wilayah.level != "desa":
         kids = dataset.children.get(wilayah.id, [])
@@ -117,7 +121,7 @@ def show(wilayah_id):
 
 
 class PeriodForm(Form):
-    round = SelectField("Putaran", choices=list(ROUNDS.items()))
+    round = SelectField("Putaran", choices=[SelectChoice(k, v) for k, v in ROUNDS.items()])
     year = IntegerField("Tahun", validators=[DataRequired(REQUIRED), NumberRange(2000, 2100, "Tahun 2000 sampai 2100.")])
 
 
@@ -173,7 +177,8 @@ def edit(wilayah_id, round_, year):
     status = 409 if conflict else (422 if form.errors else 200)
     return render("rumahdata/edit.html", status=status, wilayah=wilayah, form=form, record=record, round=round_,
                   year=year, title=round_label(round_, year), groups=[(g, GROUPS[g], in_group(g)) for g in groups],
-                  open_groups=ROUND_GROUPS[round_], conflict=conflict, kampung=services.kampung_of(wilayah))
+                  open_groups=ROUND_GROUPS[round_], conflict=conflict, kampung=services.kampung_of(wilayah),
+                  zone=services.zone_of(wilayah))
 
 
 @bp.route("/wilayah/<int:wilayah_id>/data/unduh.<fmt>")

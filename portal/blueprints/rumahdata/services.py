@@ -5,7 +5,7 @@ inside it, and Pokja members of a Kampung KB inside it. Entering is for the data
 and members of Seksi Penyediaan Data of the desa's Kampung KB, operators in scope and admins
 (kecamatan and kabupaten figures only operators and admins).
 """
-from flask import abort
+from flask import abort, current_app
 
 from portal import audit
 from portal.blueprints.rumahdata.indicators import BY_KEY, COUNTS, label
@@ -68,6 +68,24 @@ def get_wilayah_or_404(wilayah_id, user, edit=False):
 
 def kampung_of(wilayah):
     return db.session.scalar(db.select(KampungKB).filter_by(desa_id=wilayah.id)) if wilayah.level == "desa" else None
+
+
+def zone_of(wilayah):
+    """The IANA zone dates of this region are shown in: its province's, else the default."""
+    province = wilayah.province
+    return province.timezone if province is not None and province.timezone else current_app.config["DEFAULT_TIMEZONE"]
+
+
+def named_with(wilayah):
+    """Regions a document names together with ``wilayah`` in one statement (a total over desa
+    that share no parent here)."""
+    from portal.models import DataStatement
+    ids = set()
+    for wilayah_ids in db.session.scalars(db.select(DataStatement.wilayah_ids)):
+        if wilayah.id in (wilayah_ids or []) and len(wilayah_ids) > 1:
+            ids.update(wilayah_ids)
+    ids.discard(wilayah.id)
+    return db.session.scalars(db.select(Wilayah).where(Wilayah.id.in_(ids))).all() if ids else []
 
 
 # -- periods --------------------------------------------------------------------------------------

@@ -160,7 +160,9 @@ def _rows(grid, header_index, keys, header_cells, scope, user):
         for key in COUNT_COLUMNS:
             if key in texts:
                 try:
-                    row.values[key] = _count(texts[key])
+                    value = _count(texts[key])
+                    if value is not None:  # an empty cell leaves the stored figure as it is
+                        row.values[key] = value
                 except ValueError as exc:
                     row.errors.append(f"{label(key)} ({texts[key].ref}): {exc}")
         if "prevalence" in texts and (texts["prevalence"].text or "").strip():
