@@ -94,8 +94,10 @@ def show(wilayah_id):
     if round_ is None or year is None:
         return render("rumahdata/show.html", figures=None, **context)
     figures = dataset.figures(wilayah.id, round_, year)
-    before = dataset.previous_year(round_, year)
-    previous = dataset.figures(wilayah.id, round_, before) if before else None
+    # The previous period is the region's own tree's, not that of regions a document names with it.
+    own = Dataset([wilayah]) if together else dataset
+    before = own.previous_year(round_, year)
+    previous = own.figures(wilayah.id, round_, before) if before else None
     record = figures.record
     label_now = round_label(round_, year, record.month_from if record else None, record.month_to if record else None)
     groups = [g for g in GROUPS if g in ROUND_GROUPS[round_]] + [g for g in GROUPS if g not in ROUND_GROUPS[round_]]

@@ -254,8 +254,11 @@ def _period(row, texts):
 def apply(upload, user):
     """Save every row (the caller has checked there are no errors). Returns the number saved."""
     for row in upload.rows:
+        months = (row.month_from, row.month_to)
+        if months == (None, None) and row.existing is not None:  # no month cells: keep the stored range
+            months = (row.existing.month_from, row.existing.month_to)
         record = services.save(row.wilayah, row.round, row.year, row.values, user,
-                               month_from=row.month_from, month_to=row.month_to)
+                               month_from=months[0], month_to=months[1])
         if row.prevalence is not None and not record.balita_measured:
             record.prevalence_stated = row.prevalence
     return len(upload.rows)
