@@ -12,11 +12,16 @@ PORT        ?= 5000
 # Pango and a font for PDF rendering.
 DEB_PACKAGES := chromium postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 
-.PHONY: help setup system-packages python-packages assets db seed run test test-fast clean
+# The suite runs in parallel (pytest-xdist), one test file per worker at a time.
+TEST_WORKERS ?= 2
+PYTEST      := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
+.PHONY: help setup system-packages python-packages assets db seed run test test-sqlite test-postgres test-fast loadtest clean
 
 help:
 	@echo "make run    set up everything, migrate, load demo data, serve on http://$(HOST):$(PORT)"
-	@echo "make test   set up everything and run the whole test suite"
+	@echo "make test   set up everything and run the whole test suite twice: SQLite, then PostgreSQL 15"
+	@echo "make loadtest  50 users for 60 s against gunicorn (2 workers) on 127.0.0.1"
 
 setup: system-packages python-packages assets
 
@@ -57,12 +62,25 @@ run: seed
 	@$(FLASK) seed logins
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: setup
-	$(BIN)/pytest
+# The whole suite on SQLite, then again on a PostgreSQL 15 cluster the tests start themselves
+# (from the Debian package, on a free 127.0.0.1 port; stopped and removed afterwards).
+test: test-sqlite test-postgres
+
+test-sqlite: setup
+	@echo "== Test suite on SQLite =="
+	$(PYTEST)
+
+test-postgres: setup
+	@echo "== Test suite on PostgreSQL 15 =="
+	PORTAL_TEST_DATABASE=postgresql $(PYTEST)
 
 # Without the browser and PostgreSQL tests, for a quick loop while editing.
 test-fast: setup
-	$(BIN)/pytest -m "not browser and not postgres"
+	$(PYTEST) -m "not browser and not postgres"
+
+# Not part of `make test`: a bounded load test (loopback only); see docs/security.md.
+loadtest: setup
+	$(BIN)/python tools/loadtest.py --users 50 --duration 60
 
 clean:
 	rm -rf $(VENV) node_modules portal/static/vendor .stamp-deb .pytest_cache

@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import CONFIGS, DefaultConfig, TestingConfig
 from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
@@ -18,6 +19,11 @@ def create_app(config=None):
     if isinstance(config, dict):
         app.config.update(config)
     _resolve_secrets_and_database(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy the client's address (login throttling, logs) and scheme come
+        # from its X-Forwarded-* headers, trusted only for this many hops.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)

@@ -1,5 +1,5 @@
-"""CLI: `flask --app wsgi seed demo|logins`, `users create`, `audit verify`; `plan …` and `feed …`
-live with their blueprints."""
+"""CLI: `flask --app wsgi seed demo|logins`, `users create`, `audit verify`; `backup`/`restore`
+live in portal/backup.py, `plan …` and `feed …` with their blueprints."""
 import sys
 
 import click
@@ -87,6 +87,8 @@ def audit_verify():
 
 
 def init_app(app):
+    from portal import backup
+    backup.init_app(app)
     from portal.blueprints.feeds.cli import feed_cli
     from portal.blueprints.plans.cli import plan_cli
     app.cli.add_command(plan_cli)

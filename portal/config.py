@@ -16,7 +16,11 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # Absolute and idle lifetimes, enforced on the server (portal/auth_setup.py). The cookie
+    # itself lives as long as the absolute lifetime.
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    SESSION_IDLE_TIMEOUT = timedelta(hours=1)
+    PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_TIMEOUT
     # Remember-me is off: a shared phone must not stay logged in for weeks.
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
@@ -42,6 +46,12 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     FEED_RATE_LIMIT = "30 per minute;600 per hour"
+    # Failed logins allowed per account, and per address (many phones share a carrier's
+    # address, so that one is looser). Only failures count.
+    LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"
+    LOGIN_ADDRESS_LIMIT = "30 per 15 minutes"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none).
+    TRUSTED_PROXIES = 0
 
 
 class TestingConfig(DefaultConfig):

@@ -1,5 +1,6 @@
 """Error pages in Bahasa Indonesia; htmx requests get a small fragment instead of a page."""
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Conflict
 
@@ -19,9 +20,13 @@ MESSAGES = {
 
 def init_app(app):
     def handle(error):
+        if getattr(error, "response", None) is not None:
+            return error.response  # a response made for this refusal (e.g. the throttled login form)
         code = getattr(error, "code", 500) or 500
         if code == 500:
             db.session.rollback()
+        if code == 403:
+            _log_refusal(code)
         title, message = MESSAGES.get(code, MESSAGES[500])
         return render("errors/error.html", block="error", status=code, code=code, title=title, message=message)
 
@@ -41,11 +46,19 @@ def init_app(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         """A page left open too long: say so and send the user back to a fresh copy of it."""
+        _log_refusal(400, "csrf")
         flash("Sesi formulir sudah kedaluwarsa. Halaman dimuat ulang; silakan ulangi isian Anda.", "error")
         target = _same_origin_referrer() or url_for("home.index")
         if htmx:
             return "", 400, {"HX-Redirect": target}
         return redirect(target)
+
+
+def _log_refusal(code, why=""):
+    """Who was refused what (no form data, no query string: they may carry secrets)."""
+    user = current_user.get_id().partition(":")[0] if current_user.is_authenticated else "anonim"
+    current_app.logger.warning("refused %s%s: user %s %s %s", code, f" ({why})" if why else "",
+                               user, request.method, request.path)
 
 
 def _same_origin_referrer():

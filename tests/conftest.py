@@ -1,5 +1,11 @@
-"""Shared fixtures: app, client, runner, a login helper and factories returning callables."""
+"""Shared fixtures: app, client, runner, a login helper and factories returning callables.
+
+``PORTAL_TEST_DATABASE=postgresql`` runs the suite on a real PostgreSQL 15 server: one throwaway
+cluster per test process (``tests/pg_cluster.py``), the schema created once, and every table
+emptied after each test. The default is an in-memory SQLite database per test.
+"""
 import itertools
+import os
 from datetime import date
 
 import pytest
@@ -9,8 +15,13 @@ from flask.testing import FlaskClient
 from portal import create_app
 from portal.extensions import db as _db
 from portal.models import KampungKB, PokjaPosition, User, Wilayah
+from tests.pg_cluster import running_cluster
 
 PASSWORD = "rahasia-123"
+TEST_DATABASE = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
+if TEST_DATABASE not in ("sqlite", "postgresql"):
+    raise ValueError(f"PORTAL_TEST_DATABASE must be sqlite or postgresql, not {TEST_DATABASE!r}")
+ON_POSTGRES = TEST_DATABASE == "postgresql"
 
 
 class RequestLikeClient(FlaskClient):
@@ -28,15 +39,58 @@ class RequestLikeClient(FlaskClient):
             _db.session.expire_all()
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """The PostgreSQL run's cluster (one per test process), or None on SQLite."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def suite_database(pg_server):
+    """The database URL the ``app`` fixture uses: in-memory SQLite, or a PostgreSQL database
+    whose schema (tables and lock triggers) is created once for the session."""
+    if pg_server is None:
+        yield "sqlite://"
+        return
+    pg_server.admin("CREATE DATABASE portal_suite")
+    url = pg_server.url("portal_suite").replace("postgresql://", "postgresql+psycopg://", 1)
+    schema_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    with schema_app.app_context():
+        _db.create_all()  # the suite's schema; migrations are tested on their own
+        _db.engine.dispose()
+    yield url
+
+
+def _reset_tables():
+    """Empty every table, and enable the lock triggers a tampering test may have disabled."""
+    tables = [f'"{t.name}"' for t in _db.metadata.sorted_tables]
+    with _db.engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        disabled = conn.exec_driver_sql(
+            "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'")
+        for (table,) in disabled.all():
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+
+
 @pytest.fixture
-def app():
-    app = create_app({"TESTING": True})
+def app(suite_database):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": suite_database})
     app.test_client_class = RequestLikeClient
     with app.app_context():
-        _db.create_all()  # the suite's schema; migrations are tested on their own
-        yield app
-        _db.session.remove()
-        _db.drop_all()
+        if ON_POSTGRES:
+            yield app
+            _db.session.remove()
+            _reset_tables()
+            _db.engine.dispose()
+        else:
+            _db.create_all()  # the suite's schema; migrations are tested on their own
+            yield app
+            _db.session.remove()
+            _db.drop_all()
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ import pytest
 from portal import create_app
 
 
-def test_testing_config(app):
+def test_testing_config(app, suite_database):
     assert app.testing
-    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == suite_database
+    assert suite_database == "sqlite://" or "@127.0.0.1:" in suite_database
 
 
 def test_default_config_uses_instance_sqlite_and_generates_secret_once(tmp_path, monkeypatch):

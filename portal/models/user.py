@@ -60,6 +60,10 @@ class User(UserMixin, db.Model):
     def set_password(self, password):
         """Store an argon2id hash and end every existing session of this user."""
         self.password_hash = _hasher().hash(password)
+        self.end_sessions()
+
+    def end_sessions(self):
+        """Make every session cookie issued to this account useless (they carry the token)."""
         self.session_token = secrets.token_urlsafe(32)
 
     def check_password(self, password):

@@ -2,17 +2,19 @@
 
 The server is started the way an operator would (``flask db upgrade``, ``flask seed demo``,
 ``flask run``), with DATABASE_URL and SECRET_KEY pointing into a temp dir so instance/portal.db
-is never touched. CSRF is on (the default config), exactly as in production.
+is never touched. In the PostgreSQL run of the suite (PORTAL_TEST_DATABASE=postgresql) each
+server gets a fresh database in the run's own PostgreSQL cluster instead of a SQLite file. CSRF is on (the default config), exactly as in production.
 
 Playwright's own browser downloads are never used: Chromium comes from the Debian package.
 """
 import os
-from contextlib import contextmanager
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -30,6 +32,14 @@ VIEWPORT = {"width": 360, "height": 740}
 SERVER_WAIT_SECONDS = 20
 DEMO_PASSWORD = "kampungkb"
 RESULTS_DIR = ROOT / "test-results"
+# The PostgreSQL run's cluster (None on SQLite), and each running server's database URL.
+_CLUSTER = {}
+DATABASES = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_cluster(pg_server):
+    _CLUSTER["pg"] = pg_server
 
 
 def _flask(*args):
@@ -43,10 +53,19 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _database_url(tmp):
+    cluster = _CLUSTER.get("pg")
+    if cluster is None:
+        return f"sqlite:///{tmp / 'portal.db'}"
+    name = f"browser_{uuid.uuid4().hex[:12]}"
+    cluster.admin(f"CREATE DATABASE {name}")
+    return cluster.url(name)
+
+
 def _server_env(tmp):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PORTAL_"))}
     env.update(
-        DATABASE_URL=f"sqlite:///{tmp / 'portal.db'}",
+        DATABASE_URL=_database_url(tmp),
         SECRET_KEY="browser-test-secret-key",
         PORTAL_ENV="development",
         PYTHONUNBUFFERED="1",
@@ -78,6 +97,7 @@ def demo_server(tmp, **extra_env):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base_url = f"http://127.0.0.1:{port}"
+    DATABASES[base_url] = env["DATABASE_URL"]
     try:
         deadline = time.monotonic() + SERVER_WAIT_SECONDS
         while True:

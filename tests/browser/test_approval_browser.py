@@ -10,15 +10,16 @@ it submits, approves and finally tampers with the demo 2025 plan, which the othe
 expect to stay an editable draft, and it needs the database file to tamper with.
 """
 import re
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
-from tests.browser.conftest import demo_server
+
+from tests.browser.conftest import DATABASES, demo_server
 from tests.browser.helpers import scroll_width
+from tests.pg_cluster import engine_for
 
 pytestmark = pytest.mark.browser
 
@@ -42,16 +43,16 @@ CODE_RE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 @dataclass
 class Server:
     base_url: str
-    db_path: Path
+    database_url: str
 
 
 @pytest.fixture(scope="module")
 def approval_server(tmp_path_factory):
     """Like conftest.live_server, but for this module only (it approves the demo plan), and
-    telling where its SQLite file is."""
+    telling where its database is."""
     tmp = tmp_path_factory.mktemp("approval-server")
     with demo_server(tmp) as base_url:
-        yield Server(base_url, tmp / "portal.db")
+        yield Server(base_url, DATABASES[base_url])
 
 
 @pytest.fixture(scope="module")
@@ -424,14 +425,20 @@ def verify_intact(page, tmp_path, code):
     assert_fits_phone(page, "verification page, intact")
 
 
-def tamper_behind_the_portals_back(db_path, plan_id):
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("DROP TRIGGER plan_row_locked_update")
-        changed = conn.execute(
-            "UPDATE plan_row SET kegiatan = ? WHERE plan_id = ? AND kegiatan = ?",
-            (TAMPERED_TEXT, plan_id, TAMPERED_ROW)).rowcount
-        conn.commit()
-    conn.close()
+def tamper_behind_the_portals_back(database_url, plan_id):
+    """Someone with direct database access removes the lock and edits a signed row."""
+    engine = engine_for(database_url)
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text("ALTER TABLE plan_row DISABLE TRIGGER USER"))
+            else:
+                conn.execute(sa.text("DROP TRIGGER plan_row_locked_update"))
+            changed = conn.execute(
+                sa.text("UPDATE plan_row SET kegiatan = :text WHERE plan_id = :plan AND kegiatan = :row"),
+                {"text": TAMPERED_TEXT, "plan": plan_id, "row": TAMPERED_ROW}).rowcount
+    finally:
+        engine.dispose()
     assert changed == 1, changed
 
 
@@ -461,7 +468,7 @@ def test_plan_goes_from_draft_to_approved_revision_and_verification(page, log_in
     code = lurah_approves(page, log_in, tmp_path, plan_id, row_id)
     sekretaris_revises(page, log_in, tmp_path, plan_id, row_id)
     verify_intact(page, tmp_path, code)
-    tamper_behind_the_portals_back(approval_server.db_path, plan_id)
+    tamper_behind_the_portals_back(approval_server.database_url, plan_id)
     verify_tampered(page, tmp_path)
     errors = [e for e in page_errors if "Failed to load resource" not in e]
     assert errors == [], errors
