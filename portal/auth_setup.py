@@ -1,6 +1,7 @@
 """Flask-Login wiring: session identity, and what an unauthenticated request gets back."""
 import secrets
 import time
+from datetime import timedelta
 
 from flask import current_app, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -21,7 +22,14 @@ def start_session(user):
     session["login_at"] = session["seen_at"] = int(time.time())
 
 
+def seconds(value):
+    """A lifetime from the config: a timedelta, or seconds (from a PORTAL_* variable)."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 def init_app(app):
+    # The cookie lives as long as the absolute lifetime, however that was set.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=seconds(app.config["SESSION_ABSOLUTE_TIMEOUT"]))
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
@@ -33,8 +41,8 @@ def init_app(app):
             return None
         now = int(time.time())
         started, seen = session.get("login_at", 0), session.get("seen_at", 0)
-        idle = current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
-        absolute = current_app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds()
+        idle, absolute = seconds(current_app.config["SESSION_IDLE_TIMEOUT"]), seconds(
+            current_app.config["SESSION_ABSOLUTE_TIMEOUT"])
         too_old, idle_too_long = now - started > absolute, now - seen > idle
         if too_old or idle_too_long:
             current_app.logger.info("session ended (%s) for user %s",

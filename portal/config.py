@@ -16,11 +16,10 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    # Absolute and idle lifetimes, enforced on the server (portal/auth_setup.py). The cookie
-    # itself lives as long as the absolute lifetime.
+    # Absolute and idle lifetimes (timedelta, or seconds), enforced on the server
+    # (portal/auth_setup.py). The cookie lives as long as the absolute lifetime.
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     SESSION_IDLE_TIMEOUT = timedelta(hours=1)
-    PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_TIMEOUT
     # Remember-me is off: a shared phone must not stay logged in for weeks.
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 

@@ -81,6 +81,27 @@ def test_absolute_lifetime_ends_an_active_session(app, client, user):
     assert "Sesi Anda berakhir karena sudah terlalu lama" in client.get(r.headers["Location"]).get_data(as_text=True)
 
 
+def test_lifetimes_can_be_set_in_seconds_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PORTAL_SESSION_IDLE_TIMEOUT", "900")
+    monkeypatch.setenv("PORTAL_SESSION_ABSOLUTE_TIMEOUT", "3600")
+    app = create_app({"TESTING": True})
+    assert app.permanent_session_lifetime == timedelta(hours=1)
+    client = app.test_client()
+    with app.app_context():
+        from portal.extensions import db
+        db.create_all()
+        from portal.models import User
+        user = User(username="sekretaris", full_name="Dewi")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        log_in(client)
+        shift_session(client, seen_at=800)
+        assert client.get("/").status_code == 200
+        shift_session(client, seen_at=1000)
+        assert client.get("/").status_code == 302
+
+
 def test_lifetimes_are_sane(app):
     assert timedelta(minutes=15) <= app.config["SESSION_IDLE_TIMEOUT"] <= timedelta(hours=2)
     assert app.config["SESSION_ABSOLUTE_TIMEOUT"] <= timedelta(hours=12)

@@ -161,7 +161,7 @@ def page_errors():
 
 
 @pytest.fixture
-def page(browser, live_server, requested_urls, page_errors):
+def page(browser, live_server, requested_urls, page_errors, request):
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server, locale="id-ID",
                                   timezone_id="Asia/Jakarta")
     context.set_default_timeout(10_000)
@@ -170,7 +170,19 @@ def page(browser, live_server, requested_urls, page_errors):
     page.on("pageerror", lambda exc: page_errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: msg.type == "error" and page_errors.append(f"console: {msg.text}"))
     yield page
+    _keep_last_screen(page, request.node.name)
     context.close()
+
+
+def _keep_last_screen(page, test_name):
+    """Every journey's last screen, kept as a CI artifact in test-results/last-screen/ (gitignored)."""
+    folder = RESULTS_DIR / "last-screen"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in test_name)[:120]
+    try:
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True, timeout=10_000)
+    except Exception as exc:  # a closed page or crashed browser: the test's own result says why
+        print(f"no last screen for {test_name}: {exc}")
 
 
 @pytest.fixture(scope="session")
