@@ -1,5 +1,6 @@
 """CSRF: every state-changing route refuses a request without a valid token."""
 import re
+import time
 
 import pytest
 
@@ -61,3 +62,23 @@ def test_expired_form_recovers_with_message(csrf_app, pokja):
     r = client.post("/masuk", data={"username": "sekretaris", "password": PASSWORD, "csrf_token": "basi"},
                     headers={"Referer": "http://localhost/masuk"}, follow_redirects=True)
     assert "Sesi formulir sudah kedaluwarsa" in r.get_data(as_text=True)
+
+
+def test_token_past_its_lifetime_recovers_with_message(csrf_app, pokja):
+    """A form left open longer than WTF_CSRF_TIME_LIMIT: the post is refused, the user is sent
+    back to a fresh copy of the page with the reason, and nothing was stored."""
+    csrf_app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    client = csrf_app.test_client()
+    page = client.get("/masuk").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    time.sleep(2.1)
+    r = client.post("/masuk", data={"username": "sekretaris", "password": PASSWORD, "csrf_token": token},
+                    headers={"Referer": "http://localhost/masuk"})
+    assert (r.status_code, r.headers["Location"]) == (302, "/masuk")
+    assert "Sesi formulir sudah kedaluwarsa" in client.get("/masuk").get_data(as_text=True)
+    with client.session_transaction() as sess:
+        assert "_user_id" not in sess
+    # The same inside htmx: HX-Redirect to the page, never a silent failure in a table cell.
+    r = client.post("/masuk", data={"csrf_token": token}, headers={"HX-Request": "true",
+                                                                   "Referer": "http://localhost/kampung/"})
+    assert (r.status_code, r.headers["HX-Redirect"]) == (400, "/kampung/")
