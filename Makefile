@@ -16,7 +16,7 @@ DEB_PACKAGES := chromium postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejav
 TEST_WORKERS ?= 2
 PYTEST      := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: help setup system-packages python-packages assets db seed run test test-sqlite test-postgres test-fast loadtest clean
+.PHONY: help setup system-packages python-packages assets db seed run test test-sqlite test-postgres test-fast loadtest bench clean
 
 help:
 	@echo "make run    set up everything, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -78,9 +78,12 @@ test-postgres: setup
 test-fast: setup
 	$(PYTEST) -m "not browser and not postgres"
 
-# Not part of `make test`: a bounded load test (loopback only); see docs/security.md.
+# Not part of `make test`: the performance benchmark (docs/benchmarks.md) and a bounded load test (loopback only); see docs/security.md.
 loadtest: setup
 	$(BIN)/python tools/loadtest.py --users 50 --duration 60
+
+bench: setup
+	$(BIN)/python tools/bench.py
 
 clean:
 	rm -rf $(VENV) node_modules portal/static/vendor .stamp-deb .pytest_cache
