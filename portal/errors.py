@@ -1,7 +1,8 @@
 """Error pages in Bahasa Indonesia; htmx requests get a small fragment instead of a page."""
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict
 
 from portal.extensions import db, htmx
@@ -36,12 +37,17 @@ def init_app(app):
     @app.errorhandler(StateConflict)
     def state_conflict(error):
         """An action the object's state no longer allows (a plan submitted or signed since the
-        page was loaded): say why; htmx shows it in the message area, not in the form's place."""
-        response = render("errors/error.html", block="error", status=409, code=409,
-                          title="Tidak dapat diubah", message=error.description)
-        if htmx:
-            response.headers.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
-        return response
+        page was loaded): say why."""
+        return _conflict("Tidak dapat diubah", error.description)
+
+    @app.errorhandler(StaleDataError)
+    def saved_at_the_same_moment(error):
+        """Two people saved one record at the same moment and the other save came first (the
+        version check in the UPDATE); nothing of this request was stored. Where a service can,
+        it shows both versions instead (progress status does)."""
+        db.session.rollback()
+        current_app.logger.info("concurrent update refused: %s %s", request.method, request.path)
+        return _conflict("Disimpan bersamaan", SIMULTANEOUS)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -52,6 +58,19 @@ def init_app(app):
         if htmx:
             return "", 400, {"HX-Redirect": target}
         return redirect(target)
+
+
+SIMULTANEOUS = ("Data ini baru saja diubah orang lain pada saat yang sama, jadi perubahan Anda belum "
+                "disimpan. Muat ulang halaman untuk melihat versi terbaru, lalu ulangi.")
+
+
+def _conflict(title, message):
+    """A 409 page; htmx shows it in the message area and leaves the form (and its input) alone."""
+    response = make_response(render("errors/error.html", block="error", status=409, code=409,
+                                     title=title, message=message))
+    if htmx:
+        response.headers.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
+    return response
 
 
 def _log_refusal(code, why=""):

@@ -131,6 +131,9 @@ class PlanRow(db.Model):
     funding_text: Mapped[str | None] = mapped_column(db.String(300))
     funding_problems: Mapped[str | None] = mapped_column(db.Text)
     version: Mapped[int] = mapped_column(default=1)
+    # The app sets the next version itself; every UPDATE also says WHERE version = <the one read>,
+    # so two writers who read the same version cannot both win (StaleDataError → 409).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     plan = relationship("Plan", back_populates="rows")

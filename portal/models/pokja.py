@@ -45,6 +45,9 @@ class PokjaPosition(db.Model):
     # Raised on every change; the edit form carries it so two editors cannot overwrite each
     # other unnoticed.
     version: Mapped[int] = mapped_column(default=1)
+    # The app sets the next version itself; every UPDATE also says WHERE version = <the one read>,
+    # so two writers who read the same version cannot both win (StaleDataError → 409).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     updated_at: Mapped[datetime] = mapped_column(
         db.DateTime(timezone=True),
         default=lambda: datetime.now(timezone.utc), onupdate=lambda: datetime.now(timezone.utc)

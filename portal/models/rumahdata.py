@@ -95,6 +95,9 @@ class DataRecord(db.Model):
     prevalence_stated: Mapped[float | None] = mapped_column(db.Numeric(5, 2, asdecimal=False))
 
     version: Mapped[int] = mapped_column(default=1)
+    # The app sets the next version itself; every UPDATE also says WHERE version = <the one read>,
+    # so two writers who read the same version cannot both win (StaleDataError → 409).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     updated_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(db.ForeignKey("user.id"))
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import abort
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
 from portal.blueprints.plans import approval
@@ -168,11 +170,17 @@ def set_status(row, data, by):
     percent = data.get("percent")
     if percent is not None and not 0 <= percent <= 100:
         raise ProgressError("Persentase harus antara 0 dan 100.", "percent")
-    before = snapshot(progress)
-    progress.status, progress.percent, progress.reason = status, percent, reason
-    progress.updated_by_id = by.id if by else None
-    progress.version = (progress.version or 0) + 1
-    db.session.flush()
+    try:
+        before = snapshot(progress)
+        progress.status, progress.percent, progress.reason = status, percent, reason
+        progress.updated_by_id = by.id if by else None
+        progress.version = (progress.version or 0) + 1
+        db.session.flush()
+    except (StaleDataError, IntegrityError):
+        # Someone else saved this activity (or its first status) between our read and write.
+        db.session.rollback()
+        current = _progress_for(row)
+        raise ProgressConflict({**snapshot(current), "version": current.version}) from None
     audit.record("progress.status", by=by, plan=row.plan, obj=row,
                  changes={"Kegiatan": [row.kegiatan, row.kegiatan], **audit.diff(before, snapshot(progress))})
     return progress
