@@ -116,3 +116,24 @@ def test_a_save_lost_to_a_simultaneous_one_answers_409_and_keeps_the_form(app, c
     assert "baru saja diubah orang lain pada saat yang sama" in r.get_data(as_text=True)
     stored = db.session.get(PlanRow, row.id)
     assert stored.kegiatan == "Disimpan orang lain"
+
+
+def test_two_editors_of_a_kampung_profile_see_both_versions(client, login, kb):
+    kampung = kb["kampung"]
+    login("ketua")
+    form = client.get(f"/kampung/{kampung.id}/ubah").get_data(as_text=True)
+    assert 'name="version" type="hidden" value="1"' in form
+    first = {"name": kampung.name, "sk_number": "SK 12/2025", "address": "Balai desa", "version": "1"}
+    assert client.post(f"/kampung/{kampung.id}/ubah", data=first).status_code == 302
+    second = {"name": "Kampung KB Harara Sejahtera", "sk_number": "SK 99/2025", "address": "", "version": "1"}
+    r = client.post(f"/kampung/{kampung.id}/ubah", data=second)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 409
+    assert "sudah diubah orang lain sejak Anda membukanya" in page
+    assert "SK 12/2025" in page and "SK 99/2025" in page  # stored and typed, side by side
+    assert 'name="version" type="hidden" value="2"' in page  # saving again replaces knowingly
+    db.session.refresh(kampung)
+    assert (kampung.sk_number, kampung.version) == ("SK 12/2025", 2)
+    assert client.post(f"/kampung/{kampung.id}/ubah", data={**second, "version": "2"}).status_code == 302
+    db.session.refresh(kampung)
+    assert kampung.sk_number == "SK 99/2025"

@@ -19,6 +19,9 @@ class KampungKB(db.Model):
     sk_date: Mapped[date | None]
     founded_on: Mapped[date | None]
     address: Mapped[str | None] = mapped_column(db.Text)
+    # Two editors of the profile: the second sees both versions (checked in the UPDATE too).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(db.DateTime(timezone=True), default=lambda: datetime.now(timezone.utc))
 
     desa = relationship("Wilayah")

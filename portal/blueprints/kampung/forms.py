@@ -1,5 +1,5 @@
 from wtforms.fields.choices import SelectChoice
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import Form
@@ -13,6 +13,7 @@ class KampungForm(Form):
     sk_date = DateField("Tanggal SK Pokja", validators=[Optional()])
     founded_on = DateField("Tanggal pencanangan", validators=[Optional()])
     address = TextAreaField("Alamat sekretariat", validators=[Optional(), Length(max=500, message=TOO_LONG)])
+    version = HiddenField()  # the profile's version when the form was opened (editing only)
 
     def set_desa_choices(self, desa_list, current=None):
         """Offer the allowed desa (grouped by kecamatan); keep the current one selectable."""
@@ -26,7 +27,9 @@ class KampungForm(Form):
         ]
 
     def data_for_service(self, include_desa):
-        data = {k: v for k, v in self.data.items() if k not in ("csrf_token", "desa_id")}
+        data = {k: v for k, v in self.data.items() if k not in ("csrf_token", "desa_id", "version")}
+        version = str(self.version.data or "")
+        data["version"] = int(version) if version.isdigit() else None
         if include_desa:
             data["desa_id"] = self.desa_id.data
         return data

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from portal.blueprints.kampung import bp
 from portal.blueprints.kampung.forms import KampungForm
 from portal.blueprints.kampung.services import (
-    KampungError, create_kampung, desa_choices, get_kampung_or_404, kampungs_for_home,
+    KampungConflict, KampungError, create_kampung, desa_choices, get_kampung_or_404, kampungs_for_home,
     update_kampung, vacancies,
 )
 from portal.extensions import db
@@ -54,13 +54,19 @@ def edit(kampung_id):
         form.set_desa_choices(desa_choices(current_user), current=kampung.desa)
     else:
         del form.desa_id  # field-level permission: the field is not even accepted
+    conflict = None
     if form.validate_on_submit():
         try:
             update_kampung(kampung, form.data_for_service(include_desa=may_move), by=current_user)
         except KampungError as exc:
             form.desa_id.errors.append(str(exc))
+        except KampungConflict as exc:
+            # Both versions side by side; saving again from here knowingly replaces the other.
+            conflict = exc.current
+            form.version.data = form.version.raw_data = str(conflict["version"])
         else:
             db.session.commit()
             flash("Profil Kampung KB disimpan.", "success")
             return redirect(url_for("kampung.profile", kampung_id=kampung.id))
-    return render("kampung/form.html", status=422 if form.errors else 200, form=form, kampung=kampung)
+    status = 409 if conflict else 422 if form.errors else 200
+    return render("kampung/form.html", status=status, form=form, kampung=kampung, conflict=conflict)

@@ -88,7 +88,11 @@ def create_kampung(data, by):
 
 
 def update_kampung(kampung, data, by):
-    """Update the profile. Moving to another desa needs ``can_move``; raises KampungError."""
+    """Update the profile. Moving to another desa needs ``can_move``; raises KampungError, and
+    KampungConflict when the form's version is not the stored one (a request without a version
+    is still protected against a simultaneous save by the versioned UPDATE)."""
+    if data.get("version") is not None and data["version"] != kampung.version:
+        raise KampungConflict(profile_snapshot(kampung))
     new_desa_id = data.get("desa_id")
     if new_desa_id is not None and new_desa_id != kampung.desa_id:
         if not kampung.can_move(by):
@@ -98,8 +102,23 @@ def update_kampung(kampung, data, by):
             raise KampungError("Desa/kelurahan tidak tersedia: di luar wilayah Anda atau sudah punya Kampung KB.")
         kampung.desa = desa
     _apply_profile(kampung, data)
+    kampung.version += 1
     db.session.flush()
     return kampung
+
+
+class KampungConflict(Exception):
+    """Someone saved the profile since this form was opened; ``current`` is what is stored."""
+
+    def __init__(self, current):
+        super().__init__("conflict")
+        self.current = current
+
+
+def profile_snapshot(kampung):
+    return {"name": kampung.name, "desa": kampung.desa.display_name, "sk_number": kampung.sk_number,
+            "sk_date": kampung.sk_date, "founded_on": kampung.founded_on, "address": kampung.address,
+            "version": kampung.version}
 
 
 def _apply_profile(kampung, data):
