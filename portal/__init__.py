@@ -5,9 +5,11 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal.config import CONFIGS, DefaultConfig, TestingConfig
 from portal.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from portal.forms import INTEGER_MAX
 
 
 def create_app(config=None):
@@ -25,6 +27,8 @@ def create_app(config=None):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    # Ids in URLs are INTEGER columns: a bigger number cannot exist, so it is a plain 404.
+    app.url_map.converters["int"] = BoundedInt
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -54,6 +58,12 @@ def create_app(config=None):
                feeds_bp, rumahdata_bp):
         app.register_blueprint(bp)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", INTEGER_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def _base_config(config):

@@ -2,6 +2,7 @@
 from flask import current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict
 
@@ -48,6 +49,20 @@ def init_app(app):
         db.session.rollback()
         current_app.logger.info("concurrent update refused: %s %s", request.method, request.path)
         return _conflict("Disimpan bersamaan", SIMULTANEOUS)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def value_the_database_cannot_hold(error):
+        """The last line of defence for a value no form checked (a number beyond the column, a
+        NUL byte in a query argument): the database refused it, so nothing was stored. A read
+        cannot find such a thing (404); a change is refused (400). Logged, as it means a check
+        is missing somewhere."""
+        db.session.rollback()
+        current_app.logger.warning("value refused by the database: %s %s (%s)", request.method, request.path,
+                                   type(getattr(error, "orig", error)).__name__)
+        code = 404 if request.method in ("GET", "HEAD") else 400
+        title, message = MESSAGES[code]
+        return render("errors/error.html", block="error", status=code, code=code, title=title, message=message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

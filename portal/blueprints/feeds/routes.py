@@ -85,6 +85,12 @@ def index():
             # reloading it neither subscribes again nor shows the URL again.
             session["new_feed"] = {"id": subscription.id, "token": token}
             return redirect(url_for("feeds.index", _anchor="alamat"))
+    unshown = (("wilayah", "months_back", "months_ahead") if len(form.wilayah.choices) <= 1 else ()) + (
+        ("kampung",) if not form.kampung.choices else ())
+    if any(getattr(form, name).errors for name in unshown):
+        # A value for a field this user's page does not show: say it where they look.
+        form.scope.errors = [*form.scope.errors, "Pilihan kalender ini tidak tersedia untuk Anda. Muat ulang "
+                                                 "halaman lalu pilih lagi."]
     return _page(form, status=422)
 
 

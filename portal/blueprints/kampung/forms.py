@@ -2,7 +2,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.forms import Form
+from portal.forms import Form, parse_int
 from portal.labels import REQUIRED, TOO_LONG
 
 
@@ -28,8 +28,7 @@ class KampungForm(Form):
 
     def data_for_service(self, include_desa):
         data = {k: v for k, v in self.data.items() if k not in ("csrf_token", "desa_id", "version")}
-        version = str(self.version.data or "")
-        data["version"] = int(version) if version.isdigit() else None
+        data["version"] = parse_int(self.version.data)
         if include_desa:
             data["desa_id"] = self.desa_id.data
         return data

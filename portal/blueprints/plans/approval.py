@@ -32,7 +32,7 @@ def perform(plan, name, by, password=None, note=None):
     signs = transition.signs or (name == "ajukan" and workflow.signs_on_submit(plan, by))
     if signs and not by.check_password(password or ""):
         raise PlanError("Kata sandi salah. Tanda tangan elektronik memerlukan kata sandi Anda.", "password")
-    note = (note or "").strip()
+    note = (note or "").strip() if transition.needs_note else ""  # only "kembalikan" has a note field
     if transition.needs_note and not note:
         raise PlanError("Tuliskan apa yang perlu diperbaiki.", "note")
     if len(note) > NOTE_MAX:

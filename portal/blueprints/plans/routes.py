@@ -124,6 +124,8 @@ def _changed(plan, part, message):
 def add(plan_id):
     plan = get_plan_or_404(plan_id, current_user, "can_edit")
     form = RowForm()
+    if form.part.data not in PARTS:
+        abort(400)  # the part comes from the "Tambah kegiatan" button of a part, never typed
     if form.validate_on_submit():
         try:
             row = add_row(plan, form.for_service(), by=current_user)

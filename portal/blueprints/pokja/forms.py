@@ -1,7 +1,7 @@
 from datetime import date
 
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 
@@ -34,7 +34,7 @@ class NewPositionForm(PositionForm):
 
     def validate_seksi(self, field):
         if field.data and field.data not in SEKSI:
-            raise ValueError("Seksi tidak dikenal.")
+            raise ValidationError("Seksi tidak dikenal.")
 
 
 class EndPositionForm(Form):

@@ -70,7 +70,8 @@ def add(kampung_id):
     form.limit_to(group)
     if form.validate_on_submit():
         try:
-            position = add_position(kampung, form.data, by=current_user)
+            # The seksi is the group's (the button pressed), whatever the hidden field says.
+            position = add_position(kampung, {**form.data, "seksi": group.seksi or ""}, by=current_user)
         except PokjaError as exc:
             getattr(form, exc.field or "person_name").errors.append(str(exc))
         else:

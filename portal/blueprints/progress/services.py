@@ -16,6 +16,7 @@ from portal import audit
 from portal.blueprints.plans import approval
 from portal.blueprints.plans.services import PlanError, get_plan_or_404, get_row_or_404
 from portal.extensions import db
+from portal.forms import without_control_characters
 from portal.models import ActivityProgress, OccurrenceMark, Realisation, RealisationSpend
 from portal.models.pokja import SEKSI_ROLES
 from portal.models.progress import STATUSES
@@ -199,9 +200,11 @@ def mark_occurrence(row, original, action, by, moved_to=None, reason=None):
         OccurrenceMark.lineage == row.lineage, OccurrenceMark.original_date == original))
     if original not in planned and existing is None and action != "done":
         raise ProgressError("Tanggal itu tidak ada dalam jadwal kegiatan ini.", "tanggal")
-    reason = (reason or "").strip() or None
+    reason = without_control_characters(reason or "").strip() or None
     if action == "cancelled" and not reason:
         raise ProgressError("Tuliskan alasan pembatalan.", "alasan")
+    if reason and len(reason) > REASON_MAX:
+        raise ProgressError(f"Alasan terlalu panjang (paling banyak {REASON_MAX} karakter).", "alasan")
     if original.year != row.plan.year:
         raise ProgressError(f"Tanggal harus di tahun {row.plan.year}.", "tanggal")
     if action == "moved":

@@ -14,7 +14,7 @@ from portal.blueprints.rumahdata.forms import DataForm, values_of
 from portal.blueprints.rumahdata.indicators import (BY_KEY, COUNTS, DERIVED, GROUPS, ROUND_GROUPS, better,
                                                     in_group, round_label)
 from portal.extensions import db
-from portal.forms import Form
+from portal.forms import Form, parse_int
 from portal.labels import REQUIRED
 from portal.models import DataRecord
 from portal.models.rumahdata import ROUNDS
@@ -34,7 +34,7 @@ def _chosen(periods):
     round_, year = request.args.get("putaran"), request.args.get("tahun", type=int)
     if request.args.get("periode"):
         round_, _, text = request.args["periode"].partition(":")
-        year = int(text) if text.isdigit() else None
+        year = parse_int(text)
     if round_ is not None and round_ not in ROUNDS:
         abort(404)
     if round_ and year:
@@ -158,7 +158,7 @@ def edit(wilayah_id, round_, year):
         for key, message in errors.items():
             form[key].errors = list(form[key].errors) + [message]
         if not errors:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            version = parse_int(form.version.data)
             if record is not None and version is None:
                 version = -1  # the form was opened before the period existed: someone created it meanwhile
             try:
