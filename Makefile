@@ -10,7 +10,7 @@ HOST        ?= 127.0.0.1
 PORT        ?= 5000
 # Debian packages: Chromium for browser tests, PostgreSQL 15 for the PostgreSQL test run,
 # Pango and a font for PDF rendering.
-DEB_PACKAGES := chromium postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+DEB_PACKAGES := chromium postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core wrk
 
 # The suite runs in parallel (pytest-xdist), one test file per worker at a time.
 TEST_WORKERS ?= 2
