@@ -9,8 +9,9 @@ must come back escaped wherever it is shown. Each test predicts, from the same r
 state, whether an input is certainly invalid (then it must be refused), certainly valid (then it
 must be accepted), or depends on stored state (then only the contract above is checked).
 
-Every form takes control characters out of what is typed (``portal.forms``): the predictions are
-made on the value as the form reads it (``Typed``), while the request carries the raw value.
+Every form takes control characters out of what is typed and reads whitespace only as empty
+(``portal.forms``): the predictions are made on the value as the form reads it (``Typed``), while
+the request carries the raw value.
 
 The run is summarised in ``test-results/fuzz-summary.json``. Bugs the fuzzing found are pinned
 by the ``test_found_*`` regression tests at the end, each with its smallest known input.
@@ -118,10 +119,16 @@ wrapped = st.builds(lambda a, m, b: a + m + b, st.text(CHARS, max_size=8), st.sa
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def as_read(raw):
+    """What a form makes of a typed value: control characters out, whitespace only is empty."""
+    value = CONTROL.sub("", raw)
+    return value if value.strip() else ""
+
+
 class Typed(str):
-    """A value as the form reads it, control characters taken out; ``raw`` is what is sent."""
+    """A value as the form reads it (``as_read``); ``raw`` is what is sent."""
     def __new__(cls, raw):
-        value = super().__new__(cls, CONTROL.sub("", raw))
+        value = super().__new__(cls, as_read(raw))
         value.raw = raw
         return value
 
@@ -130,7 +137,13 @@ class Typed(str):
 
 
 def typed(value):
-    return Typed(value) if isinstance(value, str) and CONTROL.search(value) else value
+    return Typed(value) if isinstance(value, str) and as_read(value) != value else value
+
+
+def raw(value):
+    """What was sent. Numbers, dates, checkboxes and ids are read from it, before the cleaning
+    (WTForms filters run on a field's data, after it was converted)."""
+    return getattr(value, "raw", value)
 
 
 def _long(unit, n):
@@ -199,14 +212,14 @@ def too_long(v, n):
 
 def as_int(v):
     try:
-        return int(v)
+        return int(raw(v))
     except (TypeError, ValueError):
         return None
 
 
 def bad_int(v, low=None, high=None):
     """An optional IntegerField with NumberRange(low, high) refuses it."""
-    if v is MISSING or not v.strip():
+    if v is MISSING or not raw(v).strip():
         return False
     n = as_int(v)
     return n is None or abs(n) > INTEGER_MAX or (low is not None and n < low) or (high is not None and n > high)
@@ -214,19 +227,19 @@ def bad_int(v, low=None, high=None):
 
 def as_date(v, fmt="%Y-%m-%d"):
     try:
-        return datetime.strptime(v, fmt).date()
+        return datetime.strptime(raw(v), fmt).date()
     except (TypeError, ValueError):
         return None
 
 
 def bad_date(v, fmt="%Y-%m-%d"):
     """An optional DateField/TimeField refuses it."""
-    return v is not MISSING and bool(v.strip()) and as_date(v, fmt) is None
+    return v is not MISSING and bool(raw(v).strip()) and as_date(v, fmt) is None
 
 
 def checked(v):
     """What a BooleanField makes of it."""
-    return v is not MISSING and v not in ("false", "")
+    return v is not MISSING and raw(v) not in ("false", "")
 
 
 def choice_int(v, allowed):
@@ -908,7 +921,7 @@ def test_progress_status(client, kb, approved, as_user, data):
 
 def iso_date(text):
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(raw(text))
     except (TypeError, ValueError):
         return None
 
@@ -1086,7 +1099,7 @@ def test_rumahdata_edit(client, kb, as_user, data):
               "version": st.just(str(record.version) if record else "")}
     fields = data.draw(form(valid, bad={"version": versions}))
     # SelectField(coerce=_month, Optional): blank and "None" mean no month; anything else is 1..12.
-    months_bad = any(v is not MISSING and v.strip() and v != "None" and (as_int(v) is None or not 1 <= as_int(v) <= 12)
+    months_bad = any(v is not MISSING and raw(v).strip() and raw(v) != "None" and (as_int(v) is None or not 1 <= as_int(v) <= 12)
                      for v in (fields["month_from"], fields["month_to"]))
     if round_ not in ROUNDS or not 2000 <= year <= 2100:
         invalid = True
