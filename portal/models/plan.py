@@ -6,7 +6,7 @@ beside the text as written; funding is one or more typed sources with optional a
 import uuid
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -142,7 +142,15 @@ class PlanRow(db.Model):
 
     @property
     def number(self):
-        return next(i for i, r in enumerate(self.plan.rows_in(self.part), start=1) if r is self)
+        """Rank within its part, 1-based. The whole plan is numbered once and kept on the plan
+        until its rows change (``_forget_numbers``): a page of n rows costs n, not n²."""
+        numbers = self.plan.__dict__.get("_numbers")
+        if numbers is None or id(self) not in numbers:
+            counters, numbers = {}, {}
+            for row in self.plan.rows:
+                counters[row.part] = numbers[id(row)] = counters.get(row.part, 0) + 1
+            self.plan.__dict__["_numbers"] = numbers
+        return numbers[id(self)]
 
     @property
     def schedule_needs_completion(self):
@@ -174,3 +182,26 @@ class FundingSource(db.Model):
     amount: Mapped[int | None] = mapped_column(db.BigInteger)
 
     row = relationship("PlanRow", back_populates="funding_sources")
+
+
+def _forget_numbers(plan):
+    if plan is not None:
+        plan.__dict__.pop("_numbers", None)
+
+
+@event.listens_for(Plan.rows, "append")
+@event.listens_for(Plan.rows, "remove")
+def _rows_changed(plan, row, initiator):
+    _forget_numbers(plan)
+
+
+@event.listens_for(PlanRow.part, "set")
+@event.listens_for(PlanRow.position, "set")
+def _row_moved(row, value, old, initiator):
+    _forget_numbers(row.__dict__.get("plan"))
+
+
+@event.listens_for(Plan, "expire")
+@event.listens_for(Plan, "refresh")
+def _plan_reloaded(plan, *args):
+    _forget_numbers(plan)

@@ -86,7 +86,7 @@ class User(UserMixin, db.Model):
     def active_positions(self, kampung=None):
         return [
             p for p in self.positions
-            if p.is_current and (kampung is None or p.kampung_id == kampung.id)
+            if (kampung is None or p.kampung_id == kampung.id) and p.is_current
         ]
 
     def holds(self, kampung, *roles):
