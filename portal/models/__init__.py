@@ -9,4 +9,5 @@ from portal.models.audit import AuditEntry  # noqa: F401
 from portal.models.progress import ActivityProgress, OccurrenceMark, Realisation, RealisationSpend  # noqa: F401
 from portal.models.calendar import CalendarEvent, FeedSubscription  # noqa: F401
 from portal.models.rumahdata import DataRecord, DataStatement  # noqa: F401
+from portal.models.data_version import DataVersion  # noqa: F401  (and the listeners that bump it)
 from portal.models import locking  # noqa: F401,E402  (triggers and the flush guard)

@@ -3,6 +3,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -34,11 +35,12 @@ class KampungKB(db.Model):
 
     @property
     def timezone(self):
-        """IANA zone of the province; the configured default when the province is unknown."""
-        province = self.desa.province if self.desa else None
-        if province is not None and province.timezone:
-            return province.timezone
-        return current_app.config["DEFAULT_TIMEZONE"]
+        """IANA zone of the province; the configured default when the province is unknown.
+        Read in one statement (every permission check asks for today's date here), and kept
+        on the instance for the rest of the request."""
+        if "_timezone" not in self.__dict__:
+            self.__dict__["_timezone"] = db.session.scalar(_PROVINCE_ZONE, {"desa": self.desa_id})
+        return self.__dict__["_timezone"] or current_app.config["DEFAULT_TIMEZONE"]
 
     def today(self):
         """Today's date in the Kampung KB's own time zone."""
@@ -84,3 +86,23 @@ class KampungKB(db.Model):
     def can_move(self, user):
         """Only operators and admins may move a Kampung KB to another desa (field-level)."""
         return user.is_authenticated and (user.is_platform_admin or self.is_operated_by(user))
+
+
+def _province_zone():
+    """The time zone of the province above a desa: walk up the wilayah tree in SQL."""
+    from portal.models.wilayah import Wilayah
+    w = Wilayah.__table__
+    up = db.select(w.c.id, w.c.parent_id, w.c.level, w.c.timezone).where(w.c.id == db.bindparam("desa")).cte(
+        "up", recursive=True)
+    up = up.union_all(db.select(w.c.id, w.c.parent_id, w.c.level, w.c.timezone).join(up, w.c.id == up.c.parent_id))
+    return db.select(up.c.timezone).where(up.c.level == "provinsi").limit(1)
+
+
+_PROVINCE_ZONE = _province_zone()
+
+
+@event.listens_for(KampungKB, "expire", raw=True)
+@event.listens_for(KampungKB, "refresh", raw=True)
+def _forget_zone(state, *args):
+    # The state, not the object: a commit expires objects that may have been collected already.
+    state.dict.pop("_timezone", None)
