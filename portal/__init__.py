@@ -36,8 +36,9 @@ def create_app(config=None):
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from portal import auth_setup, formatting, security, errors, commands
+    from portal import auth_setup, formatting, fragments, security, errors, commands
     auth_setup.init_app(app)
+    fragments.init_app(app)
     formatting.init_app(app)
     security.init_app(app)
     errors.init_app(app)

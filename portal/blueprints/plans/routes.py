@@ -4,20 +4,21 @@ The plan page is one template. Filters are a GET form whose query string is the 
 back button works); htmx swaps only the ``plan_body`` block. A row change answers with the
 changed part and the totals as an out-of-band swap (``part_changed`` block).
 """
-from flask import abort, flash, json, redirect, request, url_for
+from flask import abort, flash, json, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import audit
+from portal import audit, fragments
 from portal.blueprints.kampung.services import get_kampung_or_404
 from portal.blueprints.plans import approval, bp, content
 from portal.models import workflow
 from portal.blueprints.plans.forms import PlanCreateForm, RowForm
 from portal.blueprints.plans.services import (
     Filters, PlanError, RowConflict, add_row, copy_previous_year, create_plan, delete_row,
-    get_plan_or_404, get_row_or_404, move_row, parts_view, plans_of, source_totals,
+    get_plan_or_404, get_row_or_404, load_rows, move_row, parts_view, plans_of, source_totals,
     update_row,
 )
 from portal.extensions import db, htmx
+from portal.models.data_version import data_versions
 from portal.models.plan import PARTS
 from portal.rendering import render
 
@@ -50,25 +51,50 @@ def index(kampung_id):
 
 def _page(plan, status=200, block="plan_body", **state):
     filters = Filters.from_args(request.args)
+    can_edit = plan.can_edit(current_user)
+    page = dict(plan=plan, filters=filters, can_edit=can_edit, workflow=workflow, parts_all=PARTS)
+    data = _data_key(plan)
+    if state:  # a form, a message or a conflict inside the table: drawn for this request only
+        page |= _body(plan, filters, can_edit)
+    else:
+        key = ("plan-body", *data, can_edit, filters.as_key())
+        html = fragments.cache().get_or_make(key, lambda: render_template(
+            "plans/_plan_body.html", **_body(plan, filters, can_edit), csrf_field=fragments.placeholder_csrf_field))
+        page["body_html"] = fragments.with_viewer_token(html)
+    return render("plans/plan.html", block=block, status=status, approval_state=_approval_state(plan, data),
+                  **page, **state)
+
+
+def _body(plan, filters, can_edit):
+    """What the table and the totals show."""
+    load_rows(plan)
     parts = parts_view(plan, filters)
     shown = [r for p in parts for r in p["rows"]]
-    return render("plans/plan.html", block=block, status=status, plan=plan, parts=parts,
-                  filters=filters, totals=source_totals(shown), grand_total=sum(p["total"] for p in parts),
-                  shown_count=len(shown), can_edit=plan.can_edit(current_user), workflow=workflow, parts_all=PARTS,
-                  approval_state=_approval_state(plan), **state)
+    return dict(plan=plan, filters=filters, can_edit=can_edit, parts=parts, totals=source_totals(shown),
+                grand_total=sum(p["total"] for p in parts), shown_count=len(shown))
 
 
-def _approval_state(plan):
+def _data_key(plan):
+    """The plan as of its Kampung KB's data version (a reused id never matches: created_at)."""
+    return plan.id, plan.created_at, plan.status, plan.submission, data_versions([plan.kampung_id]).get(plan.kampung_id)
+
+
+def _approval_state(plan, data):
     """What the status panel shows: versions of the year, signatures, what the user may do."""
     all_versions = approval.versions(plan)
     in_force = approval.in_force(all_versions)
     pending = approval.open_revision(all_versions)
     may_revise = (plan is in_force and pending is None and plan.kampung.can_manage_roster(current_user))
     signatures = plan.current_signatures()
-    return {
+    if signatures and plan.status == "disetujui":
         # Signed content that no longer hashes to its signature was changed outside the portal.
-        "tampered": any(s.content_hash != content.content_hash(plan) for s in signatures.values())
-        if plan.status == "disetujui" else False,
+        current = fragments.cache().get_or_make(("plan-hash", *data),
+                                                lambda: content.content_hash(load_rows(plan)))
+        tampered = any(s.content_hash != current for s in signatures.values())
+    else:
+        tampered = False
+    return {
+        "tampered": tampered,
         "in_force": in_force, "pending": pending if pending is not plan else None,
         "superseded": plan.status == "disetujui" and in_force is not plan,
         "signatures": signatures, "actions": workflow.available(plan, current_user),
@@ -79,7 +105,8 @@ def _approval_state(plan):
 @bp.route("/rencana/<int:plan_id>")
 @login_required
 def show(plan_id):
-    plan = get_plan_or_404(plan_id, current_user)
+    inline = any(name in request.args for name in ("tambah", "ubah", "hapus"))
+    plan = get_plan_or_404(plan_id, current_user, with_rows=inline)  # else only if not cached
     state = _inline_form_from_query(plan) if plan.can_edit(current_user) else {}
     if (part := request.args.get("bagian")) in PARTS:
         state.setdefault("target_part", part)

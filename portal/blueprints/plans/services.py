@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, time
 
 from flask import abort
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from portal.models import workflow
 from portal import audit
@@ -39,18 +39,29 @@ class RowConflict(Exception):
 
 # -- loading ------------------------------------------------------------------------------------
 
-def get_plan_or_404(plan_id, user, permission="can_view"):
-    """Load a plan with its rows; unknown or invisible → 404, visible but not allowed → 403."""
-    # Rows with their funding in one query however many rows (selectinload would batch row ids
-    # by 500, and the page's statement count must not grow with the plan).
-    plan = db.session.get(Plan, plan_id, options=[
-        selectinload(Plan.rows).joinedload(PlanRow.funding_sources)])
+# Rows with their funding in one query however many rows (selectinload would batch row ids by
+# 500, and the page's statement count must not grow with the plan).
+ROWS = selectinload(Plan.rows).joinedload(PlanRow.funding_sources)
+
+
+def get_plan_or_404(plan_id, user, permission="can_view", with_rows=True):
+    """Load a plan (with its rows and funding unless ``with_rows`` is false); unknown or
+    invisible → 404, visible but not allowed → 403."""
+    plan = db.session.get(Plan, plan_id, options=[ROWS] if with_rows else [])
     if plan is None or not plan.can_view(user):
         abort(404)
     if not getattr(plan, permission)(user):
         if permission == "can_edit" and plan.may_edit_content(user) and not workflow.content_editable(plan):
             raise StateConflict(_locked_message(plan))
         abort(403)
+    return plan
+
+
+def load_rows(plan):
+    """The plan, its rows and their funding loaded (two statements), unless they already are."""
+    if "rows" not in plan.__dict__:
+        db.session.execute(db.select(Plan).where(Plan.id == plan.id).options(ROWS)
+                           .execution_options(populate_existing=True)).scalar_one()
     return plan
 
 
@@ -331,6 +342,9 @@ class Filters:
     def as_args(self):
         return {k: v for k, v in {"hanya": self.part, "seksi": self.seksi, "dana": self.source, "bulan": self.month,
                                   "perlu": "1" if self.incomplete else None}.items() if v}
+
+    def as_key(self):
+        return tuple(sorted(self.as_args().items()))
 
     def match(self, row):
         return (
