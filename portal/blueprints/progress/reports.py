@@ -1,22 +1,38 @@
 """What the dashboards and roll-ups show, computed from the approved plan in force and its
 progress. Each table is a ``portal.tables.Table`` so the screen and its CSV/XLSX export are the
 same data."""
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
+from functools import lru_cache
+
+from sqlalchemy import String, case, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.functions import FunctionElement
 
 from portal import labels
 from portal.blueprints.plans import approval
 from portal.blueprints.plans.reading import SOURCE_TYPES
 from portal.blueprints.progress.services import activities
 from portal.extensions import db
-from portal.models import Plan
+from portal.models import (
+    ActivityProgress, FundingSource, OccurrenceMark, Plan, PlanRow, Realisation, RealisationSpend,
+)
 from portal.models.plan import PARTS
+from portal.occurrences import MOVED, planned_dates
 from portal.tables import Column, Table
 
 
 def plan_in_force(kampung, year):
-    versions = db.session.scalars(db.select(Plan).where(
+    """The approved plan in force for ``year``, or None; its rows and their funding sources come
+    with it, in four queries however many rows it has."""
+    versions = db.session.execute(db.select(Plan.id, Plan.status).where(
         Plan.kampung_id == kampung.id, Plan.year == year).order_by(Plan.revision)).all()
-    return approval.in_force(versions)
+    current = approval.in_force(versions)
+    if current is None:
+        return None
+    # subqueryload: one query for every row's sources (selectinload batches them by 500 rows).
+    return db.session.scalars(db.select(Plan).where(Plan.id == current.id).options(
+        selectinload(Plan.rows).subqueryload(PlanRow.funding_sources))).one()
 
 
 def years_with_plans(kampung):
@@ -130,18 +146,130 @@ def cited_indicators(kampung, items):
 
 # -- roll-ups over an area ------------------------------------------------------------------------
 
-def _kampung_figures(plan, items):
-    """Plan status and progress figures of one Kampung KB's year."""
-    live = [a for a in items if a.status != "dibatalkan"]
-    planned = sum(s.amount or 0 for a in items for s in a.row.funding_sources)
-    spent = sum(a.spent for a in items)
-    stamps = [a.progress.updated_at for a in items if a.progress] + [r.created_at for a in items for r in a.realisations]
-    return {
-        "done_pct": round(100 * sum(a.status == "selesai" for a in live) / len(live)) if live else None,
-        "budget_pct": round(100 * spent / planned) if planned else None,
-        "overdue": sum(len(a.overdue) for a in live),
-        "last_update": max((s.date() for s in stamps), default=None),
-    }
+def _plan_figures(plans, today):
+    """{plan id: figures} of the roll-up for ``plans`` ({plan id: kampung id}), with ``today``
+    {kampung id: date}: % activities done, % budget realised, overdue occurrences and the last
+    update. The same figures as the dashboard's activities give, summed in the database per plan
+    (GROUP BY) rather than built from a row, progress and realisation object each, so a province
+    takes a few queries and little memory."""
+    if not plans:
+        return {}
+    ids = list(plans)
+    status = func.coalesce(ActivityProgress.status, "belum")
+    live = status != "dibatalkan"
+    counts = db.session.execute(
+        db.select(PlanRow.plan_id, func.sum(case((live, 1), else_=0)).label("live"),
+                  func.sum(case((status == "selesai", 1), else_=0)).label("done"),
+                  func.max(ActivityProgress.updated_at).label("progress_at"))
+        .outerjoin(ActivityProgress, ActivityProgress.lineage == PlanRow.lineage)
+        .where(PlanRow.plan_id.in_(ids)).group_by(PlanRow.plan_id))
+    planned = dict(db.session.execute(
+        db.select(PlanRow.plan_id, func.sum(func.coalesce(FundingSource.amount, 0)))
+        .join(FundingSource, FundingSource.row_id == PlanRow.id)
+        .where(PlanRow.plan_id.in_(ids)).group_by(PlanRow.plan_id)).all())
+    realised = {r.plan_id: r for r in db.session.execute(
+        db.select(PlanRow.plan_id, func.sum(RealisationSpend.amount).label("spent"),
+                  func.max(Realisation.created_at).label("created_at"))
+        .join(Realisation, Realisation.lineage == PlanRow.lineage)
+        .outerjoin(RealisationSpend, RealisationSpend.realisation_id == Realisation.id)
+        # Implied by the lineage (an activity's lineage stays in its Kampung KB and year), but it
+        # lets the database read the area's realisations by their index, not all of them.
+        .where(PlanRow.plan_id.in_(ids), Realisation.kampung_id.in_(sorted(set(plans.values()))))
+        .group_by(PlanRow.plan_id))}
+    overdue = _overdue_counts(plans, today)
+    # A plan without rows has no row in ``counts``.
+    figures = {plan_id: {"done_pct": None, "budget_pct": None, "overdue": 0, "last_update": None} for plan_id in ids}
+    for row in counts:
+        # SUM is numeric (Decimal) on PostgreSQL: back to int so the percentages round as in Python.
+        budget = int(planned.get(row.plan_id) or 0)
+        r = realised.get(row.plan_id)
+        spent = int(r.spent or 0) if r else 0
+        stamps = [s for s in (row.progress_at, r.created_at if r else None) if s is not None]
+        live_count = int(row.live)
+        figures[row.plan_id] = {
+            "done_pct": round(100 * int(row.done) / live_count) if live_count else None,
+            "budget_pct": round(100 * spent / budget) if budget else None,
+            "overdue": overdue.get(row.plan_id, 0),
+            "last_update": max(stamps).date() if stamps else None,
+        }
+    return figures
+
+
+def _overdue_counts(plans, today):
+    """{plan id: overdue occurrences} of the activities still open (not Selesai or Dibatalkan),
+    as ``Activity.overdue`` counts them, without an object per row or per mark: one query, read
+    as a stream, of the open rows' schedule columns, each with its marks in one text."""
+    marks = (db.select(func.aggregate_strings(_mark_text(), ","))
+             .where(OccurrenceMark.lineage == PlanRow.lineage).scalar_subquery())
+    rows = (db.select(PlanRow.plan_id, marks, *(getattr(PlanRow, name) for name in Schedule._fields))
+            .outerjoin(ActivityProgress, ActivityProgress.lineage == PlanRow.lineage)
+            .where(PlanRow.plan_id.in_(list(plans)),
+                   func.coalesce(ActivityProgress.status, "belum").not_in(("selesai", "dibatalkan")),
+                   PlanRow.frequency.is_not(None), PlanRow.start_date.is_not(None))
+            .execution_options(yield_per=2000))
+    today = {plan_id: today[kampung_id].isoformat() for plan_id, kampung_id in plans.items()}
+    counts = dict.fromkeys(plans, 0)
+    for plan_id, text, *schedule in db.session.execute(rows):
+        counts[plan_id] += overdue_count(Schedule._make(schedule), *_marks_of(text), today[plan_id])
+    return counts
+
+
+Schedule = namedtuple("Schedule", "start_date end_date frequency interval day_of_month weekday week_of_month")
+
+
+def _mark_text():
+    """A mark as text: its ISO date, and for a moved one ``>`` and the date it moved to (the
+    same date when it has none)."""
+    return _iso(OccurrenceMark.original_date) + case(
+        (OccurrenceMark.state == MOVED,
+         ">" + _iso(func.coalesce(OccurrenceMark.moved_to, OccurrenceMark.original_date))), else_="")
+
+
+def _marks_of(text):
+    """(dates of the marks, [(date, new date) of the moved ones]) from a row's ``_mark_text``s."""
+    if not text:
+        return (), ()
+    if ">" not in text:
+        return text.split(","), ()
+    marks = [mark.partition(">") for mark in text.split(",")]
+    return [day for day, _, _ in marks], [(day, moved_to) for day, _, moved_to in marks if moved_to]
+
+
+def overdue_count(schedule, marked, moves, today):
+    """``len(Activity.overdue)`` of an open activity, as ``occurrences.apply_marks`` combines
+    its ``schedule``'s planned dates with its marks: the planned dates gone by that no mark
+    names (``marked``: the dates of its marks, one mark a date), and the moved planned dates
+    whose new date has gone by (``moves``: (date, new date)). Marks of dates not planned add
+    nothing that could be overdue. Dates are ISO texts, which compare as dates do."""
+    gone_by, planned = _planned(schedule, today)
+    return (len(gone_by) - len(gone_by.intersection(marked))
+            + sum(1 for day, moved_to in moves if day in planned and moved_to < today))
+
+
+@lru_cache(maxsize=512)
+def _planned(schedule, today):
+    """The dates ``schedule`` plans before ``today``, and all it plans, as sets of ISO dates;
+    remembered: the rows of a kabupaten share a few dozen schedules, and working the dates out
+    would be most of the cost of a roll-up."""
+    days = frozenset(day.isoformat() for day in planned_dates(schedule))
+    return frozenset(day for day in days if day < today), days
+
+
+class _iso(FunctionElement):
+    """A date as ISO text (``YYYY-MM-DD``)."""
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_iso)
+def _iso_stored(element, compiler, **kw):
+    # SQLite keeps dates as ISO texts.
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_iso, "postgresql")
+def _iso_postgresql(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
 
 
 def change_label(now, before):
@@ -154,34 +282,36 @@ def change_label(now, before):
 def rollup(wilayah, year):
     """One row per Kampung KB under ``wilayah``: plan status for ``year``, % activities done,
     % budget realised, last update, overdue occurrences, and the change in % done against the
-    year before. Plans in force and their progress are loaded in a handful of queries."""
-    from sqlalchemy.orm import selectinload
-
-    from portal.blueprints.progress.services import activities_of_plans
-    from portal.models import KampungKB, PlanRow
+    year before. A fixed number of queries however many Kampung KB and rows (``_plan_figures``)."""
+    from portal.models import KampungKB, Wilayah
     from portal.models import workflow
+    area = wilayah.descendant_ids_query()
+    # Every region of the area, held here so the session keeps them (its identity map holds
+    # weakly): each desa's kecamatan and province (its time zone) are then found there rather
+    # than queried Kampung KB by Kampung KB.
+    regions = db.session.scalars(db.select(Wilayah).where(Wilayah.id.in_(area))).all()
     kampungs = db.session.scalars(db.select(KampungKB).where(
-        KampungKB.desa_id.in_(wilayah.descendant_ids_query())).order_by(KampungKB.name)).all()
-    plans = db.session.scalars(db.select(Plan).where(
-        Plan.kampung_id.in_([k.id for k in kampungs]), Plan.year.in_((year, year - 1)))
-        .options(selectinload(Plan.rows).selectinload(PlanRow.funding_sources))
-        .order_by(Plan.revision)).all()
+        KampungKB.desa_id.in_(area)).order_by(KampungKB.name)).all()
+    versions = db.session.execute(db.select(Plan.id, Plan.kampung_id, Plan.year, Plan.status).where(
+        Plan.kampung_id.in_(db.select(KampungKB.id).where(KampungKB.desa_id.in_(area))),
+        Plan.year.in_((year, year - 1))).order_by(Plan.revision))
     by_key = {}
-    for plan in plans:
+    for plan in versions:
         by_key.setdefault((plan.kampung_id, plan.year), []).append(plan)
-    in_force = {key: approval.in_force(versions) for key, versions in by_key.items()}
-    figures = activities_of_plans([p for p in in_force.values() if p is not None])
+    in_force = {key: approval.in_force(found) for key, found in by_key.items()}
+    figures = _plan_figures({p.id: kampung_id for (kampung_id, _y), p in in_force.items() if p is not None},
+                            _todays(kampungs))
     rows = []
     for k in kampungs:
-        versions = by_key.get((k.id, year), [])
+        found = by_key.get((k.id, year), [])
         current, previous = in_force.get((k.id, year)), in_force.get((k.id, year - 1))
-        now = _kampung_figures(current, figures[current.id]) if current else {}
-        before = _kampung_figures(previous, figures[previous.id]) if previous else {}
+        now = figures[current.id] if current else {}
+        before = figures[previous.id] if previous else {}
         kecamatan = k.desa.parent
         rows.append({
             "kampung": k.name, "kampung_id": k.id, "desa": k.desa.display_name,
             "kecamatan": kecamatan.name if kecamatan and kecamatan.level == "kecamatan" else "",
-            "status": ("Disetujui" if current else workflow.STATES[versions[-1].status]) if versions else "Belum ada",
+            "status": ("Disetujui" if current else workflow.STATES[found[-1].status]) if found else "Belum ada",
             "done_pct": now.get("done_pct"), "budget_pct": now.get("budget_pct"),
             "overdue": now.get("overdue"), "last_update": now.get("last_update"),
             "change": change_label(now.get("done_pct"), before.get("done_pct")),
@@ -191,6 +321,18 @@ def rollup(wilayah, year):
         Column("status", "Status rencana"), Column("done_pct", "Kegiatan selesai", "percent"),
         Column("change", f"Dibanding {year - 1}"), Column("budget_pct", "Anggaran terealisasi", "percent"),
         Column("overdue", "Jadwal terlambat", "int"), Column("last_update", "Pembaruan terakhir", "date")], rows)
+
+
+def _todays(kampungs):
+    """{kampung id: today} where a Kampung KB's date is its province's (its time zone): asked
+    once per province, of its first Kampung KB, rather than once per Kampung KB."""
+    by_province, todays = {}, {}
+    for k in kampungs:
+        province = k.desa.province if k.desa else None
+        if province not in by_province:
+            by_province[province] = k.today()
+        todays[k.id] = by_province[province]
+    return todays
 
 
 def by_kecamatan(table):

@@ -9,7 +9,7 @@ from datetime import date
 
 from flask import abort
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit
@@ -121,15 +121,10 @@ class Activity:
 
 
 def activities(plan, rows=None):
-    """Activity views for ``rows`` (default: all of the plan's), in three queries."""
+    """Activity views for ``rows`` (default: all of the plan's), in three queries however many
+    rows and realisations there are."""
     rows = list(plan.rows if rows is None else rows)
     return _activities_of(rows, plan.kampung.today(), _progress_maps([r.lineage for r in rows]))
-
-
-def activities_of_plans(plans):
-    """{plan id: [Activity]} for many plans, with the same three queries in all."""
-    maps = _progress_maps([r.lineage for p in plans for r in p.rows])
-    return {p.id: _activities_of(p.rows, p.kampung.today(), maps) for p in plans}
 
 
 def _progress_maps(lineages):
@@ -137,11 +132,15 @@ def _progress_maps(lineages):
     if lineages:
         progress = {p.lineage: p for p in db.session.scalars(
             db.select(ActivityProgress).where(ActivityProgress.lineage.in_(lineages)))}
-        for mark in db.session.scalars(db.select(OccurrenceMark).where(OccurrenceMark.lineage.in_(lineages))):
+        # Marks only feed ``apply_marks``: rows of the columns it reads, not objects.
+        for mark in db.session.execute(db.select(
+                OccurrenceMark.lineage, OccurrenceMark.original_date, OccurrenceMark.state, OccurrenceMark.moved_to,
+                OccurrenceMark.reason).where(OccurrenceMark.lineage.in_(lineages))):
             marks.setdefault(mark.lineage, []).append(mark)
+        # Spends joined in the same query: selectinload would add one query per 500 realisations.
         for item in db.session.scalars(db.select(Realisation).where(Realisation.lineage.in_(lineages))
-                                       .options(selectinload(Realisation.spends))
-                                       .order_by(Realisation.on.desc(), Realisation.id.desc())):
+                                       .options(joinedload(Realisation.spends))
+                                       .order_by(Realisation.on.desc(), Realisation.id.desc())).unique():
             realisations.setdefault(item.lineage, []).append(item)
     return progress, marks, realisations
 
