@@ -9,7 +9,7 @@ FLASK       := $(BIN)/flask --app wsgi
 HOST        ?= 127.0.0.1
 PORT        ?= 5000
 # Debian packages: Chromium for browser tests, PostgreSQL 15 for the PostgreSQL test run,
-# Pango and a font for PDF rendering.
+# Pango and a font for PDF rendering, wrk for `make bench`.
 DEB_PACKAGES := chromium postgresql libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core wrk
 
 # The suite runs in parallel (pytest-xdist), one test file per worker at a time.
@@ -22,6 +22,7 @@ help:
 	@echo "make run    set up everything, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   set up everything and run the whole test suite twice: SQLite, then PostgreSQL 15"
 	@echo "make loadtest  50 users for 60 s against gunicorn (2 workers) on 127.0.0.1"
+	@echo "make bench  the performance budget (docs/benchmarks.md): ratios against /healthz, bench/results.json"
 
 setup: system-packages python-packages assets
 

@@ -218,9 +218,13 @@ def scale_counts(tmp, args, results):
     before = inproc.healthz(app)
     # The 30-row request of each page is made twice (the first warms templates and caches);
     # the larger ones once, as they are slow where statements grow with rows.
-    out["plan"] = {"30": inproc.statements(app, a, f"/rencana/{plan30}"),
-                   "300": inproc.statements(app, d, f"/rencana/{plan300}", warm=False),
-                   "3000": inproc.statements(app, d, f"/rencana/{plan3000}", warm=False)}
+    # Plan pages: drawn first as after a change (the kept table no longer matches: the worst
+    # case), then again from the worker's memory (portal/fragments.py). Templates are warmed
+    # on a filtered view, which is kept under another key.
+    a.get(f"/rencana/{plan30}?hanya=I")
+    plans = (("30", a, plan30), ("300", d, plan300), ("3000", d, plan3000))
+    out["plan"] = {n: inproc.statements(app, who, f"/rencana/{plan}", warm=False) for n, who, plan in plans}
+    out["plan_kept"] = {n: inproc.statements(app, who, f"/rencana/{plan}", warm=False) for n, who, plan in plans}
     out["dashboard"] = {"30": inproc.statements(app, a, f"/kampung/{a_kampung}/dasbor?tahun={year}"),
                         "300": inproc.statements(app, d, f"/kampung/{d_kampung}/dasbor?tahun={year - 1}", warm=False),
                         "3000": inproc.statements(app, d, f"/kampung/{d_kampung}/dasbor?tahun={year - 2}", warm=False)}
@@ -229,7 +233,7 @@ def scale_counts(tmp, args, results):
                                               warm=False),
                      "3000": inproc.statements(app, operator, f"/wilayah/{w['kecamatan_C']}/rekap?tahun={year}",
                                                warm=False)}
-    for key in ("plan", "dashboard", "rollup"):
+    for key in ("plan", "plan_kept", "dashboard", "rollup"):
         say(f"    {key}: " + ", ".join(f"{n} rows {v['statements']} statements ({v['ms']:.0f} ms)"
                                        for n, v in out[key].items()))
     out["xlsx_import"] = inproc.xlsx_import(app, operator, plan300, e_kampung, year + 1, keep_structure=False)
@@ -376,7 +380,8 @@ def figures(results):
             "≤ 10 KB", swap["row_save"]["gzip"] <= 10 * 1024)
     if "counts" in s:
         c = s["counts"]
-        for key, label in (("plan", "plan page"), ("dashboard", "dashboard"), ("rollup", "roll-up")):
+        for key, label in (("plan", "plan page"), ("plan_kept", "plan page kept"), ("dashboard", "dashboard"),
+                           ("rollup", "roll-up")):
             counts = [c[key][n]["statements"] for n in ("30", "300", "3000")]
             add(f"SQL statements per request, {label}, 30/300/3,000 rows", " / ".join(map(str, counts)),
                 " / ".join(f"{c[key][n]['ms']:.0f}" for n in ("30", "300", "3000")) + " ms in-process"

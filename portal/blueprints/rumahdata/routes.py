@@ -11,7 +11,7 @@ from portal.blueprints.plans.sheets import MAX_UPLOAD_BYTES, SheetRefused
 from portal.blueprints.rumahdata import bp, services, transfer
 from portal.blueprints.rumahdata.figures import STATUSES, Dataset, change
 from portal.blueprints.rumahdata.forms import DataForm, values_of
-from portal.blueprints.rumahdata.indicators import (BY_KEY, COUNTS, DERIVED, GROUPS, ROUND_GROUPS, better,
+from portal.blueprints.rumahdata.indicators import (BY_KEY, COUNTS, DERIVED, GROUPS, ROUND_GROUPS,
                                                     in_group, round_label)
 from portal.extensions import db
 from portal.forms import Form, parse_int
