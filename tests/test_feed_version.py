@@ -19,7 +19,7 @@ from portal.blueprints.feeds import services as feed_services
 from portal.blueprints.plans import approval
 from portal.blueprints.plans.services import add_row, create_plan, delete_row, update_row
 from portal.extensions import db
-from portal.models import ActivityProgress, DataVersion, OccurrenceMark
+from portal.models import ActivityProgress, DataVersion, OccurrenceMark, Realisation
 from portal.models.data_version import data_versions, wilayah_version
 from tests.conftest import PASSWORD
 from tests.test_feeds import (  # noqa: F401  (kb is a fixture)
@@ -236,6 +236,18 @@ def test_a_mark_written_without_its_row_at_hand_counts_too(kb, plan, feeds):
     assert version_of(kb["kampung"]) > version
     after = etags(feeds)
     assert after["a"] != before["a"] and after["district"] != before["district"] and after["b"] == before["b"]
+
+
+def test_a_record_inserted_on_its_own_counts_too(kb, plan):
+    """A new object whose parent is not in the flush (a realisation added by id): found by its
+    primary key once inserted (a flush gives new objects their identity only at its end)."""
+    row = rows_of(plan)["weekly"]
+    kampung_id, version = kb["kampung"].id, version_of(kb["kampung"])
+    db.session.expunge_all()
+    db.session.add(Realisation(lineage=row.lineage, kampung_id=kampung_id, year=YEAR, on=date(YEAR, 1, 9),
+                               description="Kelas BKB"))
+    db.session.commit()
+    assert data_versions([kampung_id])[kampung_id][0] > version
 
 
 def test_a_rolled_back_change_moves_nothing(kb, plan, feeds):

@@ -1,5 +1,5 @@
-"""Data versions: per wilayah, a small row that moves whenever anything a calendar feed shows
-of a Kampung KB in it changes.
+"""Data versions: per wilayah, a small row that moves whenever anything a calendar feed or an
+area roll-up shows of a Kampung KB in it changes.
 
 A desa's row is its Kampung KB's version (one Kampung KB per desa); a kecamatan's, kabupaten's
 or province's moves with every Kampung KB below it. So a feed poll reads one row for a district
@@ -9,7 +9,8 @@ rows live in the database every worker and process agrees on them.
 
 They are bumped in one place, the session listeners below, for every ORM change to what the
 feed builder reads: the Kampung KB itself (name, desa), its plans, their rows and funding
-sources, activity progress, occurrence marks, and the wilayah (names, the province's time
+sources, activity progress, occurrence marks, realisations and their spending (which the
+area roll-ups show, ``portal.blueprints.progress.reports``), and the wilayah (names, the province's time
 zone, the tree itself). A change bumps the desa of each Kampung KB concerned and every wilayah
 above it; a change to a wilayah bumps it, everything below it, and everything above it before
 and after. ``before_flush``/``after_flush`` note which wilayah a flush touched;
@@ -33,7 +34,7 @@ from portal.extensions import db
 from portal.models.clock import utcnow
 from portal.models.kampung import KampungKB
 from portal.models.plan import FundingSource, Plan, PlanRow
-from portal.models.progress import ActivityProgress, OccurrenceMark
+from portal.models.progress import ActivityProgress, OccurrenceMark, Realisation, RealisationSpend
 from portal.models.wilayah import Wilayah
 
 _PENDING = "data_version_wilayah"
@@ -110,7 +111,8 @@ def changed_wilayah(session, objects, before=False):
     its parent. Looked up in the database by primary key, so called ``before`` a flush it finds
     what the objects belonged to, and after it what they belong to now (a Kampung KB moved to
     another desa concerns both)."""
-    ids = {KampungKB: set(), Plan: set(), PlanRow: set(), FundingSource: set(), Wilayah: set()}
+    ids = {KampungKB: set(), Plan: set(), PlanRow: set(), FundingSource: set(), Realisation: set(),
+           RealisationSpend: set(), Wilayah: set()}
     lineages = set()
     for obj in objects:
         kind = type(obj)
@@ -118,7 +120,12 @@ def changed_wilayah(session, objects, before=False):
             if before and obj not in session.deleted:
                 continue  # its lineage does not change: after the flush is enough
             lineages.add(obj.lineage)
-        elif kind in ids and inspect(obj).has_identity:
+        elif kind in ids:
+            # The primary key, not the identity key: after a flush, new objects have their ids
+            # but get their identity only once the flush is over.
+            (key,) = inspect(obj).mapper.primary_key_from_instance(obj)
+            if key is None:
+                continue  # not inserted yet
             if kind is Wilayah and obj in session.new:
                 continue  # nothing is in it yet
             # Not for a collection alone (a Kampung KB's positions, a wilayah's children): the
@@ -126,9 +133,11 @@ def changed_wilayah(session, objects, before=False):
             if kind in (KampungKB, Wilayah) and obj in session.dirty and not session.is_modified(
                     obj, include_collections=False):
                 continue
-            ids[kind].add(inspect(obj).identity[0])
+            ids[kind].add(key)
     kampung, plan, row, source, tree = (KampungKB.__table__, Plan.__table__, PlanRow.__table__,
                                         FundingSource.__table__, Wilayah.__table__)
+    realisation, spend = Realisation.__table__, RealisationSpend.__table__
+    of_realisations = kampung.join(realisation, realisation.c.kampung_id == kampung.c.id)
     of_plans = kampung.join(plan, plan.c.kampung_id == kampung.c.id)
     of_rows = of_plans.join(row, row.c.plan_id == plan.c.id)
     queries = []
@@ -139,6 +148,13 @@ def changed_wilayah(session, objects, before=False):
     if ids[FundingSource]:
         queries.append(db.select(kampung.c.desa_id).select_from(of_rows.join(source, source.c.row_id == row.c.id))
                        .where(source.c.id.in_(ids[FundingSource])))
+    if ids[Realisation]:
+        queries.append(db.select(kampung.c.desa_id).select_from(of_realisations)
+                       .where(realisation.c.id.in_(ids[Realisation])))
+    if ids[RealisationSpend]:
+        queries.append(db.select(kampung.c.desa_id).select_from(
+            of_realisations.join(spend, spend.c.realisation_id == realisation.c.id))
+            .where(spend.c.id.in_(ids[RealisationSpend])))
     if lineages:
         # A lineage stays within one Kampung KB (revisions copy it; imports give new ones), so
         # any row of it tells which: the activity's row is usually in the session already (and

@@ -187,7 +187,7 @@ def wrk(url, seconds, connections, threads, headers=None, timeout_s=120):
     binary = shutil.which("wrk")
     if binary is None:
         raise ServerError("wrk not found: install the Debian package 'wrk' (make setup)")
-    cmd = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", f"--timeout={timeout_s}s"]
+    cmd = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", f"--timeout={timeout_s}s"]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
     cmd.append(url)

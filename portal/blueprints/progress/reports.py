@@ -2,6 +2,8 @@
 progress. Each table is a ``portal.tables.Table`` so the screen and its CSV/XLSX export are the
 same data."""
 from collections import OrderedDict, namedtuple
+from dataclasses import replace
+from datetime import datetime, timezone
 from functools import lru_cache
 
 from sqlalchemy import String, case, func
@@ -9,7 +11,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
-from portal import labels
+from portal import fragments, labels
 from portal.blueprints.plans import approval
 from portal.blueprints.plans.reading import SOURCE_TYPES
 from portal.blueprints.progress.services import activities
@@ -17,6 +19,7 @@ from portal.extensions import db
 from portal.models import (
     ActivityProgress, FundingSource, OccurrenceMark, Plan, PlanRow, Realisation, RealisationSpend,
 )
+from portal.models.data_version import wilayah_version
 from portal.models.plan import PARTS
 from portal.occurrences import MOVED, planned_dates
 from portal.tables import Column, Table
@@ -321,6 +324,18 @@ def rollup(wilayah, year):
         Column("status", "Status rencana"), Column("done_pct", "Kegiatan selesai", "percent"),
         Column("change", f"Dibanding {year - 1}"), Column("budget_pct", "Anggaran terealisasi", "percent"),
         Column("overdue", "Jadwal terlambat", "int"), Column("last_update", "Pembaruan terakhir", "date")], rows)
+
+
+def kept_rollup(wilayah, year):
+    """``rollup`` kept in the worker's memory (``portal.fragments``) until anything in the area
+    changes: keyed on the area's data version (it moves with every plan, row, progress record,
+    mark and realisation below it) and on the hour in UTC, because overdue dates are counted
+    from each Kampung KB's today and Indonesia's zones (UTC+7, +8, +9) turn the date on the
+    hour. A fresh Table each time (the caller filters and sorts its rows)."""
+    hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
+    kept = fragments.cache().get_or_make(("rollup", wilayah.id, year, wilayah_version(wilayah.id), hour),
+                                         lambda: rollup(wilayah, year))
+    return replace(kept, rows=list(kept.rows))
 
 
 def _todays(kampungs):

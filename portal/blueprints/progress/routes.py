@@ -283,7 +283,7 @@ def rollup(wilayah_id):
 
     from portal import tables
     from portal.blueprints.progress.reports import by_kecamatan
-    from portal.blueprints.progress.reports import rollup as rollup_table
+    from portal.blueprints.progress.reports import kept_rollup
     from portal.models import Wilayah
     wilayah = db.session.get(Wilayah, wilayah_id)
     scope = current_user.operator_scope
@@ -291,7 +291,7 @@ def rollup(wilayah_id):
             current_user.is_platform_admin or (scope is not None and scope.contains(wilayah))):
         abort(404)
     year = request.args.get("tahun", type=int) or date.today().year
-    table = rollup_table(wilayah, year)
+    table = kept_rollup(wilayah, year)
     kecamatan, status = request.args.get("kecamatan", ""), request.args.get("status", "")
     all_rows = table.rows
     table.rows = [r for r in all_rows if (not kecamatan or r["kecamatan"] == kecamatan)
