@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import current_app, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
@@ -73,7 +74,8 @@ def load_user(session_id):
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    # Positions with the account: nearly every page asks what the user holds.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.positions)])
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, time
 
 from flask import abort
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.models import workflow
 from portal import audit
@@ -47,7 +47,10 @@ ROWS = selectinload(Plan.rows).joinedload(PlanRow.funding_sources)
 def get_plan_or_404(plan_id, user, permission="can_view", with_rows=True):
     """Load a plan (with its rows and funding unless ``with_rows`` is false); unknown or
     invisible → 404, visible but not allowed → 403."""
-    plan = db.session.get(Plan, plan_id, options=[ROWS] if with_rows else [])
+    # Its Kampung KB (every permission asks) and signatures (the status panel) in the same
+    # statement.
+    plan = db.session.get(Plan, plan_id, options=[joinedload(Plan.kampung), joinedload(Plan.signatures),
+                                                  *([ROWS] if with_rows else [])])
     if plan is None or not plan.can_view(user):
         abort(404)
     if not getattr(plan, permission)(user):
