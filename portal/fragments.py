@@ -1,10 +1,12 @@
-"""Rendered parts of pages kept in the worker's memory, keyed on the data they show.
+"""Rendered parts of pages, and computed tables, kept in the worker's memory, keyed on the data
+they show.
 
 The plan table is the page cadres open most and the costliest to draw (every row with its
 schedule and funding). It changes only when the plan does, so it is rendered once per data
 version (``portal.models.data_version``) and served from memory until then. The key is
 everything the HTML depends on: the plan (id and creation time, so a reused id never matches),
-its status, the Kampung KB's data version, whether the viewer may edit, and the filters.
+its status, the Kampung KB's data version, whether the viewer may edit, and the filters. An
+area's roll-up (``progress.reports.kept_rollup``) is kept the same way, on the area's version.
 
 Each worker keeps its own entries (the version is read from the database on every request, so
 workers never disagree about what is current), at most ``FRAGMENT_CACHE_SIZE`` of them, each for

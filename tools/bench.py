@@ -228,12 +228,15 @@ def scale_counts(tmp, args, results):
     out["dashboard"] = {"30": inproc.statements(app, a, f"/kampung/{a_kampung}/dasbor?tahun={year}"),
                         "300": inproc.statements(app, d, f"/kampung/{d_kampung}/dasbor?tahun={year - 1}", warm=False),
                         "3000": inproc.statements(app, d, f"/kampung/{d_kampung}/dasbor?tahun={year - 2}", warm=False)}
-    out["rollup"] = {"30": inproc.statements(app, operator, f"/wilayah/{w['kecamatan_A']}/rekap?tahun={year}"),
-                     "300": inproc.statements(app, operator, f"/wilayah/{w['kecamatan_B']}/rekap?tahun={year}",
-                                              warm=False),
-                     "3000": inproc.statements(app, operator, f"/wilayah/{w['kecamatan_C']}/rekap?tahun={year}",
-                                               warm=False)}
-    for key in ("plan", "plan_kept", "dashboard", "rollup"):
+    # Roll-ups likewise: drawn (templates warmed on another year, kept under another key), then
+    # kept.
+    operator.get(f"/wilayah/{w['kecamatan_A']}/rekap?tahun={year - 3}")
+    areas = (("30", w["kecamatan_A"]), ("300", w["kecamatan_B"]), ("3000", w["kecamatan_C"]))
+    out["rollup"] = {n: inproc.statements(app, operator, f"/wilayah/{area}/rekap?tahun={year}", warm=False)
+                     for n, area in areas}
+    out["rollup_kept"] = {n: inproc.statements(app, operator, f"/wilayah/{area}/rekap?tahun={year}", warm=False)
+                          for n, area in areas}
+    for key in ("plan", "plan_kept", "dashboard", "rollup", "rollup_kept"):
         say(f"    {key}: " + ", ".join(f"{n} rows {v['statements']} statements ({v['ms']:.0f} ms)"
                                        for n, v in out[key].items()))
     out["xlsx_import"] = inproc.xlsx_import(app, operator, plan300, e_kampung, year + 1, keep_structure=False)
@@ -381,7 +384,9 @@ def figures(results):
     if "counts" in s:
         c = s["counts"]
         for key, label in (("plan", "plan page"), ("plan_kept", "plan page kept"), ("dashboard", "dashboard"),
-                           ("rollup", "roll-up")):
+                           ("rollup", "roll-up"), ("rollup_kept", "roll-up kept")):
+            if key not in c:
+                continue
             counts = [c[key][n]["statements"] for n in ("30", "300", "3000")]
             add(f"SQL statements per request, {label}, 30/300/3,000 rows", " / ".join(map(str, counts)),
                 " / ".join(f"{c[key][n]['ms']:.0f}" for n in ("30", "300", "3000")) + " ms in-process"
@@ -401,8 +406,8 @@ def figures(results):
         h, p, ru = k["healthz"], k["plan"], k["rollup_kabupaten"]
         r = ratio(ru["seq"]["p50_ms"], p["seq"]["p50_ms"], 1)
         add("Kabupaten roll-up (103 Kampung KB) p50 / plan page p50", f"{r}×",
-            f"{ru['seq']['p50_ms']:.0f} vs {p['seq']['p50_ms']:.1f} ms one at a time; "
-            f"{ratio(ru['rps'], h['rps'], 3)}× healthz throughput", "≤ 3×", r is not None and r <= 3)
+            f"{ru['seq']['p50_ms']:.0f} vs {p['seq']['p50_ms']:.1f} ms one at a time (both kept); "
+            f"{ratio(ru['rps'], h['rps'], 3)}× healthz throughput; " + _drawn(ru, p), "≤ 3×", r is not None and r <= 3)
         add("Plan page throughput / healthz (kabupaten DB)", f"{ratio(p['rps'], h['rps'])}×",
             f"{p['rps']:.1f} vs {h['rps']:.0f} req/s")
         peak = max(v["hwm_mb"] for v in k["memory"].values())
@@ -425,10 +430,10 @@ def figures(results):
             f"{ratio(rp['seq']['p50_ms'], p['seq']['p50_ms'], 1)}×",
             f"{rp['seq']['p50_ms'] / 1000:.2f} s vs {p['seq']['p50_ms']:.1f} ms one at a time; " + (
                 "one request only (slower than the 20 s budget)" if rp["seq"].get("first_is_sample")
-                else f"{rp['seq']['requests']} requests after the first"))
+                else f"{rp['seq']['requests']} requests after the first; " + _drawn(rp, p)))
         add("Kabupaten roll-up on PostgreSQL p50 / plan page p50",
             f"{ratio(rk['seq']['p50_ms'], p['seq']['p50_ms'], 1)}×",
-            f"{rk['seq']['p50_ms']:.0f} vs {p['seq']['p50_ms']:.1f} ms one at a time", "≤ 3×",
+            f"{rk['seq']['p50_ms']:.0f} vs {p['seq']['p50_ms']:.1f} ms one at a time; " + _drawn(rk, p), "≤ 3×",
             rk["seq"]["p50_ms"] <= 3 * p["seq"]["p50_ms"])
         add("Plan page throughput / healthz (PostgreSQL)", f"{ratio(p['rps'], h['rps'])}×",
             f"{p['rps']:.1f} vs {h['rps']:.0f} req/s", "≥ 0.25×", p["rps"] >= 0.25 * h["rps"])
@@ -439,6 +444,12 @@ def figures(results):
               f"logins (argon2id) {max(v['hwm_mb'] for v in k['memory_start'].values()):.0f} MB; "
             + _memory_steps(k), "≤ 150 MB", peak <= 150)
     return rows
+
+
+def _drawn(rollup, plan):
+    """The roll-up's first request (drawn, not yet kept by the worker) against the plan page."""
+    return (f"first request (drawn) {rollup['first_ms']:.0f} ms = "
+            f"{ratio(rollup['first_ms'], plan['seq']['p50_ms'], 1)}× plan p50")
 
 
 def _growth(small, large):
