@@ -90,7 +90,7 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--only", default="kampung,counts,kabupaten,province",
                         help="comma-separated steps to run, of: kampung, counts, kabupaten, province")
-    parser.add_argument("--feed-runs", type=int, default=2, help="cold builds of the kabupaten feed, each way")
+    parser.add_argument("--feed-runs", type=int, default=3, help="cold builds of the kabupaten feed, each way")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, logs)")
     args = parser.parse_args(argv)
