@@ -533,7 +533,9 @@ def smuggled(v):
 
 
 CONTENT_TABLES = {"plan", "plan_row", "funding_source", "signature"}
-PROGRESS_TABLES = {"activity_progress", "occurrence_mark", "realisation", "realisation_spend", "audit_entry"}
+# data_version: every progress change moves its Kampung KB's version (feeds and roll-ups).
+PROGRESS_TABLES = {"activity_progress", "occurrence_mark", "realisation", "realisation_spend", "audit_entry",
+                   "data_version"}
 
 
 @pytest.mark.parametrize("route", ["status", "jadwal", "realisasi"])
